@@ -1,0 +1,172 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rampart_model::{ScannerKind, Severity};
+
+/// Rampart: find vulnerabilities, secrets, malware and misconfigurations in
+/// directories, hosts, container images and registries.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rampart",
+    version,
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 findings at or above --fail-on, 2 error.\n\
+Targets: dir:PATH, rootfs:PATH, host, docker-archive:PATH[:TAG], oci-archive:PATH[:TAG],\n\
+oci-dir:PATH[:TAG], registry:REF, sbom:PATH, or a bare path (detected)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More output on stderr (-v info, -vv debug, -vvv trace); errors show
+    /// their full cause chain.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Configuration file (TOML). Default: $XDG_CONFIG_HOME/rampart/config.toml
+    /// when it exists.
+    #[arg(long, global = true, env = "RAMPART_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Output formats a command can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Aligned text for people.
+    Table,
+    /// Rampart's JSON document (see docs/formats/json.md).
+    Json,
+}
+
+/// Flags that choose and reach a target.
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// What to read: dir:PATH, rootfs:PATH, host, docker-archive:PATH[:TAG],
+    /// oci-archive:PATH[:TAG], oci-dir:PATH[:TAG], registry:REF, sbom:PATH,
+    /// or a bare path.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// Platform to pick from a multi-platform image (os/arch[/variant]).
+    #[arg(long, env = "RAMPART_PLATFORM", value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Talk to the registry over plain HTTP instead of HTTPS.
+    #[arg(long, env = "RAMPART_INSECURE_REGISTRY")]
+    pub insecure_registry: bool,
+    /// Registry user name (overrides ~/.docker/config.json).
+    #[arg(long, env = "RAMPART_REGISTRY_USERNAME", value_name = "USER")]
+    pub username: Option<String>,
+    /// Registry password or token; prefer the environment variable.
+    #[arg(
+        long,
+        env = "RAMPART_REGISTRY_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// gitignore-style pattern of paths to leave out (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Skip files larger than this many bytes when walking directories.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+}
+
+/// Flags that choose where output goes.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, env = "RAMPART_FORMAT")]
+    pub format: Option<Format>,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a target for vulnerabilities, secrets, malware and misconfigurations.
+    Scan(ScanArgs),
+    /// Generate a software bill of materials for a target.
+    Sbom(SbomArgs),
+    /// Inspect targets as Rampart reads them.
+    #[command(subcommand)]
+    Source(SourceCommand),
+    /// Write a commented configuration file template.
+    Init(InitArgs),
+    /// Print version and build information.
+    Version,
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Scanners to run (comma-separated); default: all.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub scanners: Vec<ScannerKind>,
+    /// Exit with code 1 when a finding at or above this severity is reported.
+    #[arg(long, env = "RAMPART_FAIL_ON", value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// List the files of a target: for images the merged view with each
+    /// file's layer, plus (with --history) what later layers deleted.
+    Ls(LsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Also list versions deleted or replaced by later layers (table format;
+    /// JSON always includes them).
+    #[arg(long)]
+    pub history: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the template; `-` for standard output.
+    #[arg(value_name = "FILE", default_value = "rampart.toml")]
+    pub path: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,210 @@
+//! One function per subcommand.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::CommandFactory;
+use rampart_model::ScannerKind;
+use rampart_source::image::Platform;
+use rampart_source::registry::{Credentials, RegistryOptions};
+use rampart_source::{OpenOptions, Opened, Target};
+
+use crate::args::{
+    CompletionsArgs, Format, GlobalArgs, InitArgs, LsArgs, OutputArgs, SbomArgs, ScanArgs,
+    TargetArgs,
+};
+use crate::config::{Config, TEMPLATE};
+use crate::exit;
+use crate::output;
+use crate::progress::Progress;
+
+/// What every target-reading command needs.
+pub struct Ctx {
+    pub cfg: Config,
+    pub quiet: bool,
+}
+
+impl Ctx {
+    pub fn new(cfg: Config, global: &GlobalArgs) -> Self {
+        Ctx {
+            cfg,
+            quiet: global.quiet,
+        }
+    }
+
+    fn format(&self, o: &OutputArgs) -> Format {
+        o.format.or(self.cfg.output.format).unwrap_or(Format::Table)
+    }
+
+    /// Parses the target and gathers every option that shapes opening it.
+    fn target(&self, t: &TargetArgs) -> Result<(Target, OpenOptions)> {
+        let limits = self.cfg.limits.clone();
+        let target = Target::parse(&t.target, &limits)?;
+        let platform = t
+            .platform
+            .as_deref()
+            .map(Platform::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        let mut walk = self.cfg.walk.clone();
+        walk.exclude.extend(t.exclude.iter().cloned());
+        if t.max_file_size.is_some() {
+            walk.max_file_size = t.max_file_size;
+        }
+        let credentials = match (&t.username, &t.password) {
+            (Some(u), Some(p)) => Some(Credentials {
+                username: u.clone(),
+                password: p.clone(),
+            }),
+            (Some(_), None) => {
+                bail!("--username needs a password (RAMPART_REGISTRY_PASSWORD or --password)")
+            }
+            (None, Some(_)) => bail!("a registry password was given without --username"),
+            (None, None) => None,
+        };
+        let reg = &self.cfg.registry;
+        let docker_config = if reg.use_docker_config {
+            reg.docker_config.clone().or_else(docker_config_path)
+        } else {
+            None
+        };
+        let registry = RegistryOptions {
+            insecure: t.insecure_registry || reg.insecure,
+            credentials,
+            docker_config,
+            platform: platform.clone(),
+            timeout: Some(Duration::from_secs(reg.timeout_secs.max(1))),
+        };
+        Ok((
+            target,
+            OpenOptions {
+                limits,
+                walk,
+                registry,
+                platform,
+            },
+        ))
+    }
+}
+
+fn docker_config_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
+        return Some(PathBuf::from(dir).join("config.json"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker").join("config.json"))
+}
+
+/// `rampart source ls`.
+pub fn source_ls(ctx: &Ctx, a: &LsArgs) -> Result<u8> {
+    let (target, opts) = ctx.target(&a.target)?;
+    let progress = Progress::new("reading layers", ctx.quiet);
+    let listing = rampart_source::list(&target, &a.target.target, &opts, &mut |d, t| {
+        progress.update(d, t)
+    })
+    .with_context(|| format!("listing {}", a.target.target));
+    progress.finish();
+    let listing = listing?;
+    let text = match ctx.format(&a.output) {
+        Format::Table => output::listing_table(&listing, a.history),
+        Format::Json => output::json(&listing)?,
+    };
+    output::emit(a.output.output.as_deref(), &text)?;
+    Ok(exit::OK)
+}
+
+/// Opens (and, for images, reads and verifies every layer of) a target, so
+/// that commands whose scanners are not built yet still reject bad targets.
+fn check_target(ctx: &Ctx, t: &TargetArgs) -> Result<()> {
+    let (target, opts) = ctx.target(t)?;
+    let opened =
+        rampart_source::open(&target, &opts).with_context(|| format!("opening {}", t.target))?;
+    if let Opened::Image(image) = opened {
+        let progress = Progress::new("reading layers", ctx.quiet);
+        let total = image.layers.len();
+        let r = image.index_with_progress(|i, _| progress.update(i + 1, total));
+        progress.finish();
+        r.with_context(|| format!("reading {}", t.target))?;
+    }
+    Ok(())
+}
+
+/// `rampart scan`.
+pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
+    let requested: Vec<ScannerKind> = if a.scanners.is_empty() {
+        ctx.cfg
+            .scan
+            .scanners
+            .clone()
+            .unwrap_or_else(|| ScannerKind::ALL.to_vec())
+    } else {
+        a.scanners.clone()
+    };
+    let _fail_on = a.fail_on.or(ctx.cfg.scan.fail_on);
+    let _format = ctx.format(&a.output);
+    check_target(ctx, &a.target)?;
+    let unavailable: Vec<String> = requested
+        .iter()
+        .map(|k| format!("{k} ({})", scanner_status(*k)))
+        .collect();
+    bail!(
+        "the target was read, but no requested scanner is available in this build: {}",
+        unavailable.join("; ")
+    )
+}
+
+fn scanner_status(kind: ScannerKind) -> &'static str {
+    match kind {
+        ScannerKind::Vuln => "needs the package catalogers and advisory database, not built yet",
+        ScannerKind::Secret => "secret rules and engine not built yet",
+        ScannerKind::Malware => "YARA-X rule pack not built yet",
+        ScannerKind::Posture => "policy engine not built yet",
+    }
+}
+
+/// `rampart sbom`.
+pub fn sbom(ctx: &Ctx, a: &SbomArgs) -> Result<u8> {
+    let _format = ctx.format(&a.output);
+    check_target(ctx, &a.target)?;
+    bail!(
+        "the target was read, but the package catalogers are not built yet: no SBOM can be produced"
+    )
+}
+
+/// `rampart version`.
+#[allow(clippy::unnecessary_wraps)]
+pub fn version() -> Result<u8> {
+    let text = format!(
+        "rampart {}\ntargets: {}\nscanners available: none yet\n",
+        env!("CARGO_PKG_VERSION"),
+        rampart_source::TARGET_KINDS.join(", ")
+    );
+    output::emit(None, &text)?;
+    Ok(exit::OK)
+}
+
+/// `rampart completions SHELL`.
+pub fn completions(a: &CompletionsArgs) -> Result<u8> {
+    let mut cmd = crate::args::Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, "rampart", &mut buf);
+    output::emit(None, &String::from_utf8_lossy(&buf))?;
+    Ok(exit::OK)
+}
+
+/// `rampart init`.
+pub fn init(a: &InitArgs) -> Result<u8> {
+    if a.path.as_os_str() == "-" {
+        output::emit(None, TEMPLATE)?;
+        return Ok(exit::OK);
+    }
+    if a.path.exists() && !a.force {
+        bail!(
+            "{} already exists (use --force to replace it)",
+            a.path.display()
+        );
+    }
+    std::fs::write(&a.path, TEMPLATE).with_context(|| format!("writing {}", a.path.display()))?;
+    tracing::info!("wrote {}", a.path.display());
+    Ok(exit::OK)
+}

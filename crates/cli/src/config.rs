@@ -1,0 +1,206 @@
+//! The configuration file: strict TOML (unknown keys are errors), every key
+//! optional with a default, overridden by `RAMPART_` variables and flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rampart_model::{ScannerKind, Severity};
+use rampart_source::Limits;
+use rampart_source::walker::WalkOptions;
+use serde::Deserialize;
+
+use crate::args::Format;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub output: OutputConfig,
+    pub scan: ScanConfig,
+    pub walk: WalkOptions,
+    pub limits: Limits,
+    pub registry: RegistryConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScanConfig {
+    pub scanners: Option<Vec<ScannerKind>>,
+    pub fail_on: Option<Severity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryConfig {
+    pub insecure: bool,
+    pub docker_config: Option<PathBuf>,
+    pub use_docker_config: bool,
+    pub timeout_secs: u64,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            insecure: false,
+            docker_config: None,
+            use_docker_config: true,
+            timeout_secs: 60,
+        }
+    }
+}
+
+/// Environment variables Rampart reads; any other `RAMPART_` variable is an
+/// error, so a typo is noticed instead of silently ignored.
+pub const KNOWN_ENV: &[&str] = &[
+    "RAMPART_CONFIG",
+    "RAMPART_FORMAT",
+    "RAMPART_FAIL_ON",
+    "RAMPART_PLATFORM",
+    "RAMPART_INSECURE_REGISTRY",
+    "RAMPART_REGISTRY_USERNAME",
+    "RAMPART_REGISTRY_PASSWORD",
+    "RAMPART_LOG",
+];
+
+/// Refuses unknown `RAMPART_` variables.
+pub fn check_env(vars: impl Iterator<Item = (String, String)>) -> Result<()> {
+    let mut unknown: Vec<String> = vars
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("RAMPART_") && !KNOWN_ENV.contains(&k.as_str()))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    bail!(
+        "unknown environment variable(s) {}; known: {}",
+        unknown.join(", "),
+        KNOWN_ENV.join(", ")
+    )
+}
+
+/// The default configuration file location.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("rampart").join("config.toml"))
+}
+
+/// Loads `explicit` (which must exist) or the default file (if it exists).
+pub fn load(explicit: Option<&Path>) -> Result<Config> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => match default_path() {
+            Some(p) if p.is_file() => p,
+            _ => return Ok(Config::default()),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    parse(&text).with_context(|| format!("in config file {}", path.display()))
+}
+
+/// Parses configuration text.
+pub fn parse(text: &str) -> Result<Config> {
+    Ok(toml::from_str(text)?)
+}
+
+/// The commented template `rampart init` writes. Every value shown is the
+/// default; a test parses it so it cannot drift from the real keys.
+pub const TEMPLATE: &str = r#"# Rampart configuration. Every key is optional; the values shown are the
+# defaults. Precedence: command-line flags, then RAMPART_* environment
+# variables, then this file, then built-in defaults. Unknown keys are errors.
+
+[output]
+# Report format: "table" or "json" (RAMPART_FORMAT, --format).
+# format = "table"
+
+[scan]
+# Scanners `rampart scan` runs: "vuln", "secret", "malware", "posture".
+# scanners = ["vuln", "secret", "malware", "posture"]
+# Exit with code 1 when a finding is at or above this severity
+# (RAMPART_FAIL_ON, --fail-on): unknown, info, low, medium, high, critical.
+# fail_on = "high"
+
+[walk]
+# gitignore-style patterns left out of directory, rootfs and host walks.
+exclude = []
+# Absolute directories never entered (the host target adds /proc, /sys,
+# /dev, /run and pseudo or network file systems itself).
+exclude_paths = []
+# Skip files larger than this many bytes (omit for no limit).
+# max_file_size = 104857600
+# Directories deeper than this are not entered.
+max_depth = 256
+# Honour .gitignore files in scanned trees (ignored files can hold secrets).
+respect_gitignore = false
+# Walker threads; 0 = one per core.
+threads = 0
+
+[limits]
+# Bounds against hostile images. Raise them only for genuine images.
+max_metadata_bytes = 16777216        # manifests, indexes, configs
+max_blob_bytes = 34359738368         # one compressed layer (32 GiB)
+max_layer_bytes = 68719476736        # one uncompressed layer (64 GiB)
+max_compression_ratio = 200          # uncompressed/compressed, checked...
+ratio_check_after = 536870912        # ...after this many uncompressed bytes
+max_entries_per_layer = 5000000
+max_path_bytes = 4096
+max_depth = 256
+max_layers = 512
+max_index_depth = 4
+
+[registry]
+# Use plain HTTP (RAMPART_INSECURE_REGISTRY, --insecure-registry).
+insecure = false
+# Read credentials from a Docker config file (default ~/.docker/config.json,
+# or $DOCKER_CONFIG/config.json).
+use_docker_config = true
+# docker_config = "/home/me/.docker/config.json"
+# Connect and response timeout in seconds.
+timeout_secs = 60
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_to_the_defaults() {
+        let cfg = parse(TEMPLATE).unwrap();
+        assert_eq!(cfg.limits, Limits::default());
+        assert_eq!(cfg.walk, WalkOptions::default());
+        assert!(cfg.registry.use_docker_config);
+        assert_eq!(
+            cfg.registry.timeout_secs,
+            RegistryConfig::default().timeout_secs
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = parse("[walk]\nexcludes = []\n").unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+        assert!(parse("[nonsense]\n").is_err());
+        assert!(parse("[scan]\nfail_on = \"severe\"\n").is_err());
+    }
+
+    #[test]
+    fn unknown_env_vars_are_errors() {
+        let ok = vec![
+            ("RAMPART_FORMAT".to_string(), "json".to_string()),
+            ("HOME".into(), "/".into()),
+        ];
+        assert!(check_env(ok.into_iter()).is_ok());
+        let bad = vec![("RAMPART_FROMAT".to_string(), "json".to_string())];
+        let e = check_env(bad.into_iter()).unwrap_err().to_string();
+        assert!(e.contains("RAMPART_FROMAT"), "{e}");
+    }
+}

@@ -1,0 +1,89 @@
+#![allow(clippy::print_stderr)]
+//! The `rampart` binary: parses arguments, loads configuration, runs one
+//! command and turns its outcome into an exit code. No scanning logic lives
+//! here.
+
+mod args;
+mod commands;
+mod config;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+/// Documented exit codes.
+pub mod exit {
+    /// Success, and nothing at or above the `--fail-on` threshold.
+    pub const OK: u8 = 0;
+    /// Findings at or above the `--fail-on` threshold.
+    pub const FINDINGS: u8 = 1;
+    /// An error: bad arguments, unreadable target, failed I/O.
+    pub const ERROR: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            });
+        }
+    };
+    init_logging(cli.global.verbose, cli.global.quiet);
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if cli.global.verbose > 0 {
+                eprintln!("error: {err:?}");
+            } else {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<u8> {
+    config::check_env(std::env::vars())?;
+    match &cli.command {
+        Command::Version => commands::version(),
+        Command::Completions(a) => commands::completions(a),
+        Command::Init(a) => commands::init(a),
+        other => {
+            let cfg = config::load(cli.global.config.as_deref())?;
+            let ctx = commands::Ctx::new(cfg, &cli.global);
+            match other {
+                Command::Scan(a) => commands::scan(&ctx, a),
+                Command::Sbom(a) => commands::sbom(&ctx, a),
+                Command::Source(args::SourceCommand::Ls(a)) => commands::source_ls(&ctx, a),
+                Command::Version | Command::Completions(_) | Command::Init(_) => Ok(exit::OK),
+            }
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

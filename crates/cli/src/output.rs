@@ -1,0 +1,178 @@
+//! Writing reports: to standard output or a file, in the chosen format.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rampart_source::{Listing, Skip};
+
+/// Writes `text` to `path`, or to standard output.
+pub fn emit(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })
+                .context("writing to standard output")
+        }
+    }
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(value).context("serialising JSON")?;
+    s.push('\n');
+    Ok(s)
+}
+
+fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
+    let mut v = n;
+    let mut unit = 0;
+    let mut rem = 0;
+    while v >= 1024 && unit < UNITS.len() - 1 {
+        rem = v % 1024;
+        v /= 1024;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n}B")
+    } else if v < 10 {
+        format!("{v}.{}{}", rem * 10 / 1024, UNITS[unit])
+    } else {
+        format!("{v}{}", UNITS[unit])
+    }
+}
+
+fn push_skips(out: &mut String, skips: &[Skip]) {
+    if skips.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nSkipped ({}):", skips.len());
+    for s in skips {
+        match s.layer {
+            Some(l) => {
+                let _ = writeln!(out, "  [layer {l}] {}: {}", s.path, s.reason);
+            }
+            None => {
+                let _ = writeln!(out, "  {}: {}", s.path, s.reason);
+            }
+        }
+    }
+}
+
+/// The table form of a listing.
+pub fn listing_table(l: &Listing, history: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Target: {} ({})", l.target, l.kind);
+    if let Some(img) = &l.image {
+        let _ = writeln!(out, "Image: {} {}", img.config_digest, img.platform);
+        if let Some(r) = &img.reference {
+            let _ = writeln!(out, "Reference: {r}");
+        }
+        for layer in &img.layers {
+            let _ = writeln!(
+                out,
+                "Layer {}: {} {} {}",
+                layer.index,
+                layer.diff_id,
+                human_size(layer.uncompressed_bytes),
+                layer.created_by.as_deref().unwrap_or("")
+            );
+        }
+    }
+    out.push('\n');
+    let with_layer = l.image.is_some();
+    let header = if with_layer {
+        "TYPE MODE  LAYER    SIZE  PATH"
+    } else {
+        "TYPE MODE      SIZE  PATH"
+    };
+    let _ = writeln!(out, "{header}");
+    let row = |out: &mut String, f: &rampart_source::ListedFile, note: &str| {
+        let link = f
+            .link
+            .as_deref()
+            .map(|t| format!(" -> {t}"))
+            .unwrap_or_default();
+        let size = if f.kind == rampart_source::FileKind::File {
+            human_size(f.size)
+        } else {
+            "-".to_string()
+        };
+        if with_layer {
+            let layer = f.layer.map(|i| i.to_string()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{}    {} {layer:>5} {size:>7}  {}{link}{note}",
+                f.kind.letter(),
+                f.mode,
+                f.path
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{}    {} {size:>7}  {}{link}{note}",
+                f.kind.letter(),
+                f.mode,
+                f.path
+            );
+        }
+    };
+    for f in &l.files {
+        row(&mut out, f, "");
+    }
+    if history && !l.removed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nDeleted or replaced by later layers ({}):",
+            l.removed.len()
+        );
+        for f in &l.removed {
+            let note = match f.removed {
+                Some(rampart_source::image::Removal::Whiteout { layer }) => {
+                    format!("  (deleted in layer {layer})")
+                }
+                Some(rampart_source::image::Removal::Opaque { layer }) => {
+                    format!("  (hidden by opaque dir in layer {layer})")
+                }
+                Some(rampart_source::image::Removal::Replaced { layer }) => {
+                    format!("  (replaced in layer {layer})")
+                }
+                None => String::new(),
+            };
+            row(&mut out, f, &note);
+        }
+    }
+    push_skips(&mut out, &l.skips);
+    let _ = writeln!(
+        out,
+        "\n{} files, {} removed in later layers, {} skipped",
+        l.files.len(),
+        l.removed.len(),
+        l.skips.len()
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_read_like_ls_h() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(1023), "1023B");
+        assert_eq!(human_size(1536), "1.5K");
+        assert_eq!(human_size(10 * 1024 * 1024), "10M");
+    }
+}
