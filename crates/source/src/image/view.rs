@@ -179,6 +179,13 @@ impl LayeredView {
             .find(|v| v.removed.is_none())
     }
 
+    fn has_visible_children(&self, dir: &VPath) -> bool {
+        let (lo, hi) = VPath::children_range(dir);
+        self.paths
+            .range(lo..hi)
+            .any(|(_, vs)| vs.iter().any(|v| v.removed.is_none()))
+    }
+
     /// The version of `path` that the entry number `ordinal` of `layer` made.
     #[must_use]
     pub fn version_from(&self, path: &VPath, layer: usize, ordinal: u64) -> Option<&Version> {
@@ -238,7 +245,15 @@ impl LayeredView {
                 _ => {}
             }
             let next = current.join(&comp);
-            let version = self.visible(&next)?;
+            let Some(version) = self.visible(&next) else {
+                // Layers need not carry every parent directory: a path with
+                // visible entries below it is an implicit directory.
+                if !pending.is_empty() && self.has_visible_children(&next) {
+                    current = next;
+                    continue;
+                }
+                return None;
+            };
             if version.kind == FileKind::Symlink {
                 hops += 1;
                 if hops > 40 {
