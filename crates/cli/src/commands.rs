@@ -100,7 +100,7 @@ pub fn source_ls(ctx: &Ctx, a: &LsArgs) -> Result<u8> {
     let (target, opts) = ctx.target(&a.target)?;
     let progress = Progress::new("reading layers", ctx.quiet);
     let listing = rampart_source::list(&target, &a.target.target, &opts, &mut |d, t| {
-        progress.update(d, t)
+        progress.update(d, t);
     })
     .with_context(|| format!("listing {}", a.target.target));
     progress.finish();

@@ -280,7 +280,7 @@ fn visit(
             rel.display().as_bytes(),
             None,
             reason,
-        )))
+        )));
     };
     let Some(ft) = entry.file_type() else {
         skip("no file type (stdin?)".to_string());

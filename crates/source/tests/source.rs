@@ -1,6 +1,6 @@
 //! Integration tests of the source crate: image formats, the layered view,
 //! hostile input, and the directory walker.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod common;
 

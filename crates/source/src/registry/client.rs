@@ -345,6 +345,13 @@ pub fn open_registry_image(
     };
     if chosen.descriptor.digest == digest {
         write_doc(&digest, &raw)?;
+    } else {
+        // The manifest an index selected: fetched by digest, verified.
+        let (body, _) = client.manifest(
+            &chosen.descriptor.digest.to_string(),
+            Some(&chosen.descriptor.digest),
+        )?;
+        write_doc(&chosen.descriptor.digest, &body)?;
     }
     let store = DirStore::new(dir.clone(), limits.clone());
     let mut parts = manifest_parts(&store, &chosen, source, limits, None)?;
