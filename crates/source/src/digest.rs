@@ -281,6 +281,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn display_and_parse_round_trip(hex in "[0-9a-f]{64}", long in "[0-9a-f]{128}") {
+            for text in [format!("sha256:{hex}"), format!("sha512:{long}")] {
+                let d: Digest = text.parse().unwrap();
+                proptest::prop_assert_eq!(d.to_string(), text);
+                let json = serde_json::to_string(&d).unwrap();
+                proptest::prop_assert_eq!(serde_json::from_str::<Digest>(&json).unwrap(), d);
+            }
+        }
+
+        #[test]
+        fn arbitrary_strings_never_panic(s in ".{0,200}") {
+            let _ = s.parse::<Digest>();
+        }
+    }
+
     #[test]
     fn hashing_reader_matches_one_shot_digest() {
         let data = b"hello layers".repeat(1000);

@@ -10,6 +10,8 @@
 
 pub mod digest;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod image;
 mod limits;
 mod listing;

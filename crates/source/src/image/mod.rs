@@ -15,6 +15,7 @@ use serde::Serialize;
 pub(crate) use archive::{ArchiveKind, sniff_archive};
 pub use archive::{open_docker_archive, open_oci_archive, open_oci_dir};
 pub use layer::{Compression, LayerStats};
+pub(crate) use spec::DockerArchiveEntry;
 pub use spec::{Descriptor, History, ImageConfig, Platform, RuntimeConfig};
 pub use view::{LayeredView, Removal, Version};
 
@@ -340,52 +341,102 @@ impl Image {
         Ok(out)
     }
 
-    /// Streams one layer's tar, normalising every entry. Stops early when
-    /// `f` breaks (then digests are not checked: nothing was fully read).
+    /// Streams one layer's tar, normalising every entry.
     fn read_layer(
         &self,
         layer: &Layer,
-        mut f: impl FnMut(Item, &mut dyn Read) -> Result<ControlFlow<()>>,
+        f: impl FnMut(Item, &mut dyn Read) -> Result<ControlFlow<()>>,
     ) -> Result<LayerStats> {
-        let mut stream = self.open_layer(layer)?;
-        let limits = &self.limits;
-        let outcome: Result<bool> = (|| {
-            let mut archive = tar::Archive::new(&mut stream);
-            let entries = archive
-                .entries()
-                .map_err(|e| SourceError::read("layer", e))?;
-            for (ordinal, entry) in (0_u64..).zip(entries) {
-                if ordinal >= limits.max_entries_per_layer {
-                    return Err(SourceError::TooLarge {
-                        what: format!("layer {} entry count", layer.index),
-                        limit: limits.max_entries_per_layer,
-                        hint: " (raise limits.max_entries_per_layer)",
-                    });
-                }
-                let mut entry = entry.map_err(|e| SourceError::read("layer", e))?;
-                let item = classify(&entry, layer.index, ordinal, limits);
-                let Some(item) = item else { continue };
-                if f(item, &mut entry)?.is_break() {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        })();
-        match outcome {
-            Ok(true) => Ok(LayerStats {
-                compression: stream.compression,
-                compressed_bytes: 0,
-                uncompressed_bytes: 0,
-                blob_digest: layer
-                    .blob_digest
-                    .clone()
-                    .unwrap_or_else(|| layer.diff_id.clone()),
-                diff_id: layer.diff_id.clone(),
-            }),
-            Ok(false) => stream.finish(layer.blob_digest.as_ref(), Some(&layer.diff_id)),
-            Err(SourceError::Read { source, .. }) => Err(stream.explain(source)),
-            Err(e) => Err(e),
+        let stream = self.open_layer(layer)?;
+        read_stream(
+            stream,
+            layer.index,
+            layer.blob_digest.as_ref(),
+            Some(&layer.diff_id),
+            &self.limits,
+            f,
+        )
+    }
+}
+
+/// Reads one layer blob on its own (any supported compression) into a
+/// view, with its measured digests. For inspecting single layers.
+///
+/// # Errors
+/// A corrupt or truncated stream, or a tripped limit.
+pub fn index_layer_blob(
+    blob: Box<dyn Read + Send>,
+    limits: &Limits,
+) -> Result<(LayeredView, LayerStats)> {
+    let stream = LayerStream::open(
+        blob,
+        Algorithm::Sha256,
+        Algorithm::Sha256,
+        "layer".to_string(),
+        limits,
+    )?;
+    let mut view = LayeredView::default();
+    let mut items = Vec::new();
+    let stats = read_stream(stream, 0, None, None, limits, |item, _| {
+        match item {
+            Item::Layer(i) => items.push(i),
+            Item::Skip(s) => view.skip(s),
         }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    view.apply_layer(0, items);
+    Ok((view, stats))
+}
+
+/// Streams a layer's tar through `f`, then checks the digests. Stops early
+/// when `f` breaks (then digests are not checked: nothing was fully read).
+fn read_stream(
+    mut stream: LayerStream,
+    index: usize,
+    expected_blob: Option<&Digest>,
+    expected_diff: Option<&Digest>,
+    limits: &Limits,
+    mut f: impl FnMut(Item, &mut dyn Read) -> Result<ControlFlow<()>>,
+) -> Result<LayerStats> {
+    let outcome: Result<bool> = (|| {
+        let mut archive = tar::Archive::new(&mut stream);
+        let entries = archive
+            .entries()
+            .map_err(|e| SourceError::read("layer", e))?;
+        for (ordinal, entry) in (0_u64..).zip(entries) {
+            if ordinal >= limits.max_entries_per_layer {
+                return Err(SourceError::TooLarge {
+                    what: format!("layer {index} entry count"),
+                    limit: limits.max_entries_per_layer,
+                    hint: " (raise limits.max_entries_per_layer)",
+                });
+            }
+            let mut entry = entry.map_err(|e| SourceError::read("layer", e))?;
+            let Some(item) = classify(&entry, index, ordinal, limits) else {
+                continue;
+            };
+            if f(item, &mut entry)?.is_break() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })();
+    match outcome {
+        Ok(true) => Ok(LayerStats {
+            compression: stream.compression,
+            compressed_bytes: 0,
+            uncompressed_bytes: 0,
+            blob_digest: expected_blob
+                .or(expected_diff)
+                .cloned()
+                .unwrap_or_else(|| Digest::sha256_of(b"")),
+            diff_id: expected_diff
+                .cloned()
+                .unwrap_or_else(|| Digest::sha256_of(b"")),
+        }),
+        Ok(false) => stream.finish(expected_blob, expected_diff),
+        Err(SourceError::Read { source, .. }) => Err(stream.explain(source)),
+        Err(e) => Err(e),
     }
 }
 
