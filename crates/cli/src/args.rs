@@ -64,7 +64,7 @@ pub struct TargetArgs {
     #[arg(long, env = "RAMPART_PLATFORM", value_name = "PLATFORM")]
     pub platform: Option<String>,
     /// Talk to the registry over plain HTTP instead of HTTPS.
-    #[arg(long, env = "RAMPART_INSECURE_REGISTRY")]
+    #[arg(long, env = "RAMPART_INSECURE_REGISTRY", value_parser = clap::builder::BoolishValueParser::new())]
     pub insecure_registry: bool,
     /// Registry user name (overrides ~/.docker/config.json).
     #[arg(long, env = "RAMPART_REGISTRY_USERNAME", value_name = "USER")]
@@ -156,9 +156,10 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Where to write the template; `-` for standard output.
-    #[arg(value_name = "FILE", default_value = "rampart.toml")]
-    pub path: PathBuf,
+    /// Where to write the template; `-` for standard output. Default: the
+    /// default configuration file, $XDG_CONFIG_HOME/rampart/config.toml.
+    #[arg(value_name = "FILE")]
+    pub path: Option<PathBuf>,
     /// Replace an existing file.
     #[arg(long)]
     pub force: bool,

@@ -75,6 +75,7 @@ impl Ctx {
             docker_config,
             platform: platform.clone(),
             timeout: Some(Duration::from_secs(reg.timeout_secs.max(1))),
+            download_timeout: Some(Duration::from_secs(reg.download_timeout_secs.max(1))),
         };
         Ok((
             target,
@@ -148,7 +149,8 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
         .map(|k| format!("{k} ({})", scanner_status(*k)))
         .collect();
     bail!(
-        "the target was read, but no requested scanner is available in this build: {}",
+        "the target was opened (images: every layer read and verified), but no requested scanner \
+         is available in this build: {}",
         unavailable.join("; ")
     )
 }
@@ -167,7 +169,8 @@ pub fn sbom(ctx: &Ctx, a: &SbomArgs) -> Result<u8> {
     let _format = ctx.format(&a.output);
     check_target(ctx, &a.target)?;
     bail!(
-        "the target was read, but the package catalogers are not built yet: no SBOM can be produced"
+        "the target was opened (images: every layer read and verified), but the package catalogers \
+         are not built yet: no SBOM can be produced"
     )
 }
 
@@ -194,17 +197,32 @@ pub fn completions(a: &CompletionsArgs) -> Result<u8> {
 
 /// `rampart init`.
 pub fn init(a: &InitArgs) -> Result<u8> {
-    if a.path.as_os_str() == "-" {
-        output::emit(None, TEMPLATE)?;
-        return Ok(exit::OK);
-    }
-    if a.path.exists() && !a.force {
+    let path = match &a.path {
+        Some(p) if p.as_os_str() == "-" => {
+            output::emit(None, TEMPLATE)?;
+            return Ok(exit::OK);
+        }
+        Some(p) => p.clone(),
+        None => crate::config::default_path().context(
+            "no default configuration location: HOME and XDG_CONFIG_HOME are unset; give a FILE",
+        )?,
+    };
+    if path.exists() && !a.force {
         bail!(
             "{} already exists (use --force to replace it)",
-            a.path.display()
+            path.display()
         );
     }
-    std::fs::write(&a.path, TEMPLATE).with_context(|| format!("writing {}", a.path.display()))?;
-    tracing::info!("wrote {}", a.path.display());
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(&path, TEMPLATE).with_context(|| format!("writing {}", path.display()))?;
+    eprintln_path(&path);
     Ok(exit::OK)
+}
+
+#[allow(clippy::print_stderr)]
+fn eprintln_path(path: &std::path::Path) {
+    eprintln!("wrote {}", path.display());
 }

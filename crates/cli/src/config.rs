@@ -42,6 +42,7 @@ pub struct RegistryConfig {
     pub docker_config: Option<PathBuf>,
     pub use_docker_config: bool,
     pub timeout_secs: u64,
+    pub download_timeout_secs: u64,
 }
 
 impl Default for RegistryConfig {
@@ -51,6 +52,7 @@ impl Default for RegistryConfig {
             docker_config: None,
             use_docker_config: true,
             timeout_secs: 60,
+            download_timeout_secs: 3600,
         }
     }
 }
@@ -115,7 +117,7 @@ pub fn parse(text: &str) -> Result<Config> {
 /// The commented template `rampart init` writes. Every value shown is the
 /// default; a test parses it so it cannot drift from the real keys.
 pub const TEMPLATE: &str = r#"# Rampart configuration. Every key is optional; the values shown are the
-# defaults. Precedence: command-line flags, then RAMPART_* environment
+# defaults (commented-out keys have no default unless their comment says). Precedence: command-line flags, then RAMPART_* environment
 # variables, then this file, then built-in defaults. Unknown keys are errors.
 
 [output]
@@ -127,10 +129,12 @@ pub const TEMPLATE: &str = r#"# Rampart configuration. Every key is optional; th
 # scanners = ["vuln", "secret", "malware", "posture"]
 # Exit with code 1 when a finding is at or above this severity
 # (RAMPART_FAIL_ON, --fail-on): unknown, info, low, medium, high, critical.
+# No default: without it, findings never change the exit code.
 # fail_on = "high"
 
 [walk]
-# gitignore-style patterns left out of directory, rootfs and host walks.
+# gitignore-style patterns left out of directory, rootfs and host walks;
+# --exclude adds to this list.
 exclude = []
 # Absolute directories never entered (the host target adds /proc, /sys,
 # /dev, /run and pseudo or network file systems itself).
@@ -158,7 +162,8 @@ max_layers = 512
 max_index_depth = 4
 
 [registry]
-# Use plain HTTP (RAMPART_INSECURE_REGISTRY, --insecure-registry).
+# Use plain HTTP (RAMPART_INSECURE_REGISTRY, --insecure-registry); either
+# the flag or this key turns it on.
 insecure = false
 # Read credentials from a Docker config file (default ~/.docker/config.json,
 # or $DOCKER_CONFIG/config.json).
@@ -166,6 +171,8 @@ use_docker_config = true
 # docker_config = "/home/me/.docker/config.json"
 # Connect and response timeout in seconds.
 timeout_secs = 60
+# Longest time one blob download may take, in seconds.
+download_timeout_secs = 3600
 "#;
 
 #[cfg(test)]

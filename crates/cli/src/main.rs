@@ -52,12 +52,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<u8> {
-    config::check_env(std::env::vars())?;
     match &cli.command {
         Command::Version => commands::version(),
         Command::Completions(a) => commands::completions(a),
         Command::Init(a) => commands::init(a),
         other => {
+            // Commands that read configuration refuse unknown RAMPART_
+            // variables, so a misspelt setting is noticed.
+            config::check_env(std::env::vars())?;
             let cfg = config::load(cli.global.config.as_deref())?;
             let ctx = commands::Ctx::new(cfg, &cli.global);
             match other {

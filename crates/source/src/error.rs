@@ -13,14 +13,14 @@ pub enum SourceError {
     #[error("invalid target {target:?}: {reason}")]
     InvalidTarget { target: String, reason: String },
 
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
 
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Read {
         context: String,
         #[source]
@@ -42,6 +42,13 @@ pub enum SourceError {
 
     #[error("{what} exceeds the limit of {limit} bytes{hint}")]
     TooLarge {
+        what: String,
+        limit: u64,
+        hint: &'static str,
+    },
+
+    #[error("{what}: more than {limit}{hint}")]
+    TooMany {
         what: String,
         limit: u64,
         hint: &'static str,

@@ -60,7 +60,7 @@ pub fn archive(data: &[u8]) {
         return;
     }
     let lim = limits();
-    if let Ok(img) = open_docker_archive(&path, None, &lim) {
+    if let Ok(img) = open_docker_archive(&path, None, None, &lim) {
         let _ = img.index();
     }
     if let Ok(img) = open_oci_archive(&path, None, None, &lim) {

@@ -70,6 +70,7 @@ pub fn open(target: &Target, opts: &OpenOptions) -> Result<Opened> {
         Target::DockerArchive { path, tag } => Ok(Opened::Image(Box::new(open_docker_archive(
             path,
             tag.as_deref(),
+            opts.platform.as_ref(),
             limits,
         )?))),
         Target::OciArchive { path, tag } => Ok(Opened::Image(Box::new(open_oci_archive(

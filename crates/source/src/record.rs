@@ -42,8 +42,22 @@ pub struct Skip {
 }
 
 impl Skip {
+    /// A skip of a normalised path, displayed like listed files (`/a/b`).
+    pub(crate) fn at(
+        path: &crate::vpath::VPath,
+        layer: Option<usize>,
+        reason: impl ToString,
+    ) -> Self {
+        Self::from_display(path.display(), layer, reason)
+    }
+
+    /// A skip of a raw archive member name that could not be normalised;
+    /// displayed as stored (escaped), without a leading `/`.
     pub(crate) fn new(raw_path: &[u8], layer: Option<usize>, reason: impl ToString) -> Self {
-        let mut path = escape_bytes(raw_path);
+        Self::from_display(escape_bytes(raw_path), layer, reason)
+    }
+
+    fn from_display(mut path: String, layer: Option<usize>, reason: impl ToString) -> Self {
         if path.len() > 512 {
             let mut cut = 512;
             while !path.is_char_boundary(cut) {

@@ -83,6 +83,11 @@ impl Target {
         if spec == "host" {
             return Ok(Target::Host);
         }
+        if spec.starts_with("host:") {
+            return Err(invalid(
+                "host takes no value (write just `host`)".to_string(),
+            ));
+        }
         if let Some((prefix, rest)) = spec.split_once(':')
             && let Some(kind) = TARGET_KINDS.iter().find(|k| **k == prefix)
         {
@@ -116,11 +121,19 @@ impl Target {
     }
 }
 
-/// `PATH[:TAG]`: the whole string when it names an existing path, else the
-/// part before the last colon with the rest as a tag.
+/// `PATH[:TAG]`: the whole string when it names an existing path; else the
+/// shortest prefix before a colon that names an existing path, with the rest
+/// as the tag (so `img.tar:registry:5000/app:v1` works); else the part
+/// before the last colon.
 fn split_tag(rest: &str) -> (PathBuf, Option<String>) {
     if Path::new(rest).exists() {
         return (PathBuf::from(rest), None);
+    }
+    for (i, _) in rest.match_indices(':') {
+        let (p, t) = (&rest[..i], &rest[i + 1..]);
+        if !p.is_empty() && !t.is_empty() && Path::new(p).exists() {
+            return (PathBuf::from(p), Some(t.to_string()));
+        }
     }
     match rest.rsplit_once(':') {
         Some((p, t)) if !t.is_empty() && !t.contains('/') && !p.is_empty() => {
@@ -233,6 +246,12 @@ mod tests {
     #[test]
     fn rejects_bad_targets() {
         assert!(parse("dir:").is_err());
+        assert!(
+            parse("host:/")
+                .unwrap_err()
+                .to_string()
+                .contains("no value")
+        );
         assert!(parse("registry:UPPER").is_err());
         let e = parse("/definitely/not/here").unwrap_err().to_string();
         assert!(e.contains("docker-archive:"), "{e}");
@@ -257,6 +276,19 @@ mod tests {
             parse(f.to_str().unwrap()).unwrap(),
             Target::Sbom(_)
         ));
+        let archive = tmp.path().join("img.tar");
+        std::fs::write(&archive, b"").unwrap();
+        let spec = format!(
+            "docker-archive:{}:localhost:5000/team/app:v1",
+            archive.display()
+        );
+        assert_eq!(
+            parse(&spec).unwrap(),
+            Target::DockerArchive {
+                path: archive,
+                tag: Some("localhost:5000/team/app:v1".into())
+            }
+        );
         let junk = tmp.path().join("junk.bin");
         std::fs::write(&junk, b"\x00\x01garbage").unwrap();
         assert!(parse(junk.to_str().unwrap()).is_err());

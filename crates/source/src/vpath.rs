@@ -2,6 +2,7 @@
 //! normalised so that nothing can point outside the target's root.
 
 use std::fmt::{self, Write as _};
+use std::ops::Bound;
 
 use serde::{Serialize, Serializer};
 
@@ -145,17 +146,18 @@ impl VPath {
     }
 
     /// The key range `[dir/, dir0)` covering everything strictly below `dir`
-    /// in a byte-ordered map ('0' is the byte after '/').
+    /// in a byte-ordered map ('0' is the byte after '/'); for the root,
+    /// everything but the root itself.
     #[must_use]
-    pub fn children_range(dir: &VPath) -> (VPath, VPath) {
+    pub fn children_range(dir: &VPath) -> (Bound<VPath>, Bound<VPath>) {
         if dir.0.is_empty() {
-            return (VPath::root(), VPath(vec![0xff; 4097]));
+            return (Bound::Excluded(VPath::root()), Bound::Unbounded);
         }
         let mut lo = dir.0.clone();
         lo.push(b'/');
         let mut hi = dir.0.clone();
         hi.push(b'/' + 1);
-        (VPath(lo), VPath(hi))
+        (Bound::Included(VPath(lo)), Bound::Excluded(VPath(hi)))
     }
 
     /// The path for display and JSON: `/`-prefixed, UTF-8 where the bytes
@@ -261,11 +263,14 @@ mod tests {
         assert!(arch("usr/lib/x").unwrap().is_within(&d));
         assert!(arch("usr/lib").unwrap().is_within(&d));
         assert!(!arch("usr/lib64/x").unwrap().is_within(&d));
-        let (lo, hi) = VPath::children_range(&d);
-        let inside = arch("usr/lib/zzz").unwrap();
-        let outside = arch("usr/lib64").unwrap();
-        assert!(lo <= inside && inside < hi);
-        assert!(!(lo <= outside && outside < hi));
+        use std::ops::RangeBounds as _;
+        let range = VPath::children_range(&d);
+        assert!(range.contains(&arch("usr/lib/zzz").unwrap()));
+        assert!(!range.contains(&arch("usr/lib64").unwrap()));
+        assert!(!range.contains(&d));
+        let all = VPath::children_range(&VPath::root());
+        assert!(all.contains(&VPath::from_archive(&[b'z'; 5000], 9000, 9).unwrap()));
+        assert!(!all.contains(&VPath::root()));
     }
 
     proptest! {

@@ -177,6 +177,9 @@ fn unescape_mountinfo(s: &str) -> std::ffi::OsString {
 /// Only when the root itself cannot be read or a pattern is invalid; every
 /// problem below the root is a recorded skip.
 pub fn walk(root: &Path, opts: &WalkOptions, f: impl Fn(WalkEvent) + Sync) -> Result<()> {
+    // Absolute and free of symlinks, so that `exclude_paths` compare with
+    // what the walk meets whatever path the user typed.
+    let root = &std::fs::canonicalize(root).map_err(|e| SourceError::io(root, e))?;
     let meta = std::fs::metadata(root).map_err(|e| SourceError::io(root, e))?;
     if !meta.is_dir() {
         return Err(SourceError::InvalidTarget {
@@ -262,8 +265,8 @@ fn visit(
             let path = error_path(&err)
                 .map(|p| rel_path(root, p))
                 .unwrap_or_default();
-            f(WalkEvent::Skip(Skip::new(
-                path.display().as_bytes(),
+            f(WalkEvent::Skip(Skip::at(
+                &path,
                 None,
                 format!("unreadable: {}", error_message(&err)),
             )));
@@ -276,11 +279,7 @@ fn visit(
     let abs = entry.path();
     let rel = rel_path(root, abs);
     let skip = |reason: String| {
-        f(WalkEvent::Skip(Skip::new(
-            rel.display().as_bytes(),
-            None,
-            reason,
-        )));
+        f(WalkEvent::Skip(Skip::at(&rel, None, reason)));
     };
     let Some(ft) = entry.file_type() else {
         skip("no file type (stdin?)".to_string());

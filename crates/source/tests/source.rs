@@ -185,13 +185,13 @@ fn hostile_tar_entries_become_skips() {
         ("../escape.txt", "climbs out"),
         ("a/../../escape2.txt", "climbs out"),
         ("/etc/absolute", "absolute"),
-        ("evil-hard", "leaves the layer root"),
-        ("abs-hard", "leaves the layer root"),
-        ("dangling", "missing"),
-        ("dev/null", "character device"),
-        ("fifo", "named pipe"),
+        ("/evil-hard", "leaves the layer root"),
+        ("/abs-hard", "leaves the layer root"),
+        ("/dangling", "missing"),
+        ("/dev/null", "character device"),
+        ("/fifo", "named pipe"),
         ("d/d/d/", "longer than 4096"),
-        (".wh...", "malformed whiteout"),
+        ("/.wh...", "malformed whiteout"),
     ];
     for (path, reason) in expect {
         assert!(
@@ -458,6 +458,11 @@ fn walker_records_special_files_and_does_not_follow_symlinks() {
     let have_fifo = status.is_ok_and(|s| s.success());
     let name = std::ffi::OsStr::new_from_bytes(b"caf\xe9");
     std::fs::write(root.join(name), "x").unwrap();
+    std::fs::write(
+        root.join(std::ffi::OsStr::new_from_bytes(b"caf\xe9.log")),
+        "x",
+    )
+    .unwrap();
 
     let o = WalkOptions {
         exclude: vec!["*.log".into(), "/target".into()],
@@ -492,6 +497,7 @@ fn walker_records_special_files_and_does_not_follow_symlinks() {
         ("/debug.log", "excluded"),
         ("/target", "excluded"),
         ("/src/nested/big.bin", "size limit"),
+        ("/caf\\xe9.log", "excluded"),
     ] {
         assert!(
             reasons.iter().any(|x| x.starts_with(p) && x.contains(r)),
@@ -524,6 +530,102 @@ impl FromBytes for std::ffi::OsStr {
     fn new_from_bytes(b: &[u8]) -> &std::ffi::OsStr {
         <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b)
     }
+}
+
+#[test]
+fn exclude_paths_apply_to_relative_roots() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("keep")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("cache/deep")).unwrap();
+    std::fs::write(tmp.path().join("cache/deep/x"), "x").unwrap();
+    let o = WalkOptions {
+        exclude_paths: vec![std::fs::canonicalize(tmp.path()).unwrap().join("cache")],
+        ..WalkOptions::default()
+    };
+    // Walk the same tree through a relative path.
+    let cwd = std::env::current_dir().unwrap();
+    let rel = pathdiff(tmp.path(), &cwd);
+    let (files, skips) = walk_collect(&rel, &o).unwrap();
+    let listed: Vec<String> = files.iter().map(|f| f.path.display()).collect();
+    assert_eq!(listed, ["/keep"]);
+    assert_eq!(skips.len(), 1, "{skips:?}");
+}
+
+/// `target` relative to `base` through `..` components.
+fn pathdiff(target: &Path, base: &Path) -> std::path::PathBuf {
+    let t: Vec<_> = target.components().collect();
+    let b: Vec<_> = base.components().collect();
+    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = std::path::PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn docker_archive_honours_platform_and_full_tags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("img.tar");
+    sample().write_docker_archive(&p, "localhost:5000/team/app:v1");
+    let mut o = opts();
+    o.platform = Some(Platform::parse("linux/arm64").unwrap());
+    let e = expect_err(&format!("docker-archive:{}", p.display()), &o);
+    assert!(
+        e.contains("linux/arm64") && e.contains("linux/amd64"),
+        "{e}"
+    );
+    let l = list_spec(
+        &format!("docker-archive:{}:localhost:5000/team/app:v1", p.display()),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(
+        l.image.unwrap().reference.as_deref(),
+        Some("localhost:5000/team/app:v1")
+    );
+    assert!(list_spec(&format!("docker-archive:{}:v1", p.display()), &opts()).is_ok());
+    let e = expect_err(&format!("docker-archive:{}:v2", p.display()), &opts());
+    assert!(e.contains("localhost:5000/team/app:v1"), "{e}");
+}
+
+#[test]
+fn gzip_compressed_archives_are_detected_as_bare_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = sample().docker_archive_files("x:1");
+    let tar = tar_bytes(
+        &files
+            .iter()
+            .map(|(n, d)| E::File(n.as_bytes().to_vec(), d.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let p = tmp.path().join("img.tar.gz");
+    std::fs::write(&p, compress(&tar, Comp::Gzip)).unwrap();
+    let l = list_spec(p.to_str().unwrap(), &opts()).unwrap();
+    assert_eq!(l.kind, "docker-archive");
+    assert_eq!(l.files.len(), 11);
+}
+
+#[test]
+fn compressed_archive_bombs_are_stopped_while_unpacking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = layout_files(&[(&sample(), None)]);
+    files.push(("padding".into(), vec![0_u8; 32 << 20]));
+    let tar = tar_bytes(
+        &files
+            .iter()
+            .map(|(n, d)| E::File(n.as_bytes().to_vec(), d.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let p = tmp.path().join("bomb.oci.tar.gz");
+    std::fs::write(&p, compress(&tar, Comp::Gzip)).unwrap();
+    let mut o = opts();
+    o.limits.ratio_check_after = 1 << 20;
+    let e = expect_err(&format!("oci-archive:{}", p.display()), &o);
+    assert!(e.contains("decompression bomb"), "{e}");
 }
 
 #[test]

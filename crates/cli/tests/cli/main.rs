@@ -211,6 +211,15 @@ fn config_file_and_environment_are_strict() {
     let cfg = tmp.path().join("rampart.toml");
     let o = run(&["init", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Without a FILE, init writes the file rampart reads by default.
+    let xdg = tmp.path().join("xdg");
+    let o = rampart()
+        .arg("init")
+        .env("XDG_CONFIG_HOME", &xdg)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(xdg.join("rampart/config.toml").is_file());
     let written = std::fs::read_to_string(&cfg).unwrap();
     golden("init-template.toml", &written, &[]);
     // Refuses to overwrite without --force.
@@ -257,6 +266,27 @@ fn config_file_and_environment_are_strict() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("RAMPART_FROMAT"));
+    // ...but `version` works whatever the environment holds.
+    let o = rampart()
+        .arg("version")
+        .env("RAMPART_FROMAT", "json")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    // Boolean variables take the usual spellings.
+    for v in ["1", "true", "yes", "0", "off"] {
+        let o = rampart()
+            .args(["source", "ls", &target])
+            .env("RAMPART_INSECURE_REGISTRY", v)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "RAMPART_INSECURE_REGISTRY={v}: {}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]

@@ -62,7 +62,12 @@ pub fn open_oci_archive(
 /// # Errors
 /// Not a docker archive, ambiguous or unmatched selection, missing or
 /// corrupt members.
-pub fn open_docker_archive(path: &Path, tag: Option<&str>, limits: &Limits) -> Result<Image> {
+pub fn open_docker_archive(
+    path: &Path,
+    tag: Option<&str>,
+    platform: Option<&Platform>,
+    limits: &Limits,
+) -> Result<Image> {
     let (store, scratch) = archive_store(path, limits)?;
     let what = format!("docker-archive {}", path.display());
     let raw = read_document(store.as_ref(), "manifest.json", "manifest.json", limits).map_err(
@@ -80,10 +85,22 @@ pub fn open_docker_archive(path: &Path, tag: Option<&str>, limits: &Limits) -> R
     let chosen = match tag {
         Some(t) => entries
             .iter()
-            .find(|e| {
-                tags(e)
+            .find(|e| tags(e).iter().any(|rt| rt == t))
+            .or_else(|| {
+                let by_tag: Vec<_> = entries
                     .iter()
-                    .any(|rt| rt == t || rt.rsplit_once(':').is_some_and(|(_, tt)| tt == t))
+                    .filter(|e| {
+                        tags(e)
+                            .iter()
+                            .any(|rt| rt.rsplit_once(':').is_some_and(|(_, tt)| tt == t))
+                    })
+                    .collect();
+                // A bare tag selects only when it is unambiguous.
+                if let [one] = by_tag.as_slice() {
+                    Some(*one)
+                } else {
+                    None
+                }
             })
             .ok_or_else(|| SourceError::NoMatch {
                 what: what.clone(),
@@ -134,7 +151,21 @@ pub fn open_docker_archive(path: &Path, tag: Option<&str>, limits: &Limits) -> R
         layers,
         scratch,
     };
-    Image::build(store, parts, limits)
+    let image = Image::build(store, parts, limits)?;
+    if let Some(want) = platform
+        && !want.accepts(&image.platform())
+    {
+        return Err(SourceError::NoMatch {
+            what: format!("docker-archive {}", path.display()),
+            wanted: format!("platform {want}"),
+            choices: vec![format!(
+                "{} [{}]",
+                image.reference.clone().unwrap_or_default(),
+                image.platform()
+            )],
+        });
+    }
+    Ok(image)
 }
 
 /// Member names that are digests (`blobs/sha256/<hex>`, `<hex>.json`) are
@@ -186,7 +217,9 @@ fn unpack_gzip_archive(
         .tempdir()
         .map_err(|e| SourceError::io(std::env::temp_dir(), e))?;
     let file = File::open(path).map_err(|e| SourceError::io(path, e))?;
-    let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)));
+    let (counted, compressed) =
+        crate::digest::HashingReader::new(file, crate::digest::Algorithm::Sha256);
+    let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(BufReader::new(counted)));
     let ctx = || format!("reading compressed archive {}", path.display());
     let mut total: u64 = 0;
     for entry in archive.entries().map_err(|e| SourceError::read(ctx(), e))? {
@@ -200,6 +233,14 @@ fn unpack_gzip_archive(
             continue;
         };
         total = total.saturating_add(entry.size());
+        if total > limits.ratio_check_after
+            && total / compressed.bytes().max(1) > limits.max_compression_ratio
+        {
+            return Err(SourceError::CompressionRatio {
+                what: format!("compressed archive {}", path.display()),
+                ratio: limits.max_compression_ratio,
+            });
+        }
         if total > limits.max_blob_bytes {
             return Err(SourceError::TooLarge {
                 what: format!("unpacked archive {}", path.display()),
@@ -276,7 +317,9 @@ pub(crate) fn select(
             }),
             _ => Err(SourceError::Ambiguous {
                 what: what.to_string(),
-                reason: format!("several manifests match platform {want}; add :TAG"),
+                reason: format!(
+                    "several manifests match platform {want}; add a variant (os/arch/variant) or select a tag"
+                ),
                 choices: labels(),
             }),
         };
@@ -495,6 +538,36 @@ fn open_layout(
     Image::build(store, parts, limits)
 }
 
+/// [`sniff_archive`] for a gzip-compressed tar: reads member names only
+/// (bounded by the entry limit), writing nothing.
+fn sniff_gzip_archive(path: &Path, limits: &Limits) -> Option<ArchiveKind> {
+    let file = File::open(path).ok()?;
+    let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)));
+    let (mut manifest, mut layout, mut index) = (false, false, false);
+    let max = usize::try_from(limits.max_entries_per_layer).unwrap_or(usize::MAX);
+    for entry in archive.entries().ok()?.take(max) {
+        let entry = entry.ok()?;
+        let Ok(name) =
+            VPath::from_archive(&entry.path_bytes(), limits.max_path_bytes, limits.max_depth)
+        else {
+            continue;
+        };
+        match name.as_bytes() {
+            b"manifest.json" => manifest = true,
+            b"oci-layout" => layout = true,
+            b"index.json" => index = true,
+            _ => {}
+        }
+    }
+    if manifest {
+        Some(ArchiveKind::Docker)
+    } else if layout && index {
+        Some(ArchiveKind::Oci)
+    } else {
+        None
+    }
+}
+
 /// What an image archive file holds, judged by its members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ArchiveKind {
@@ -505,6 +578,11 @@ pub(crate) enum ArchiveKind {
 /// Looks at an (uncompressed) tar's member names to tell docker-archive
 /// from oci-archive. `None` when it is neither (or not a tar).
 pub(crate) fn sniff_archive(path: &Path, limits: &Limits) -> Option<ArchiveKind> {
+    let mut file = File::open(path).ok()?;
+    let mut magic = [0_u8; 2];
+    if read_up_to(&mut file, &mut magic).ok()? == 2 && magic == [0x1f, 0x8b] {
+        return sniff_gzip_archive(path, limits);
+    }
     let store = TarStore::index(path, limits).ok()?;
     if store.contains("manifest.json") {
         Some(ArchiveKind::Docker)

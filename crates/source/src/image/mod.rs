@@ -108,7 +108,7 @@ impl Image {
         limits: &Limits,
     ) -> Result<Image> {
         if parts.layers.len() > limits.max_layers {
-            return Err(SourceError::TooLarge {
+            return Err(SourceError::TooMany {
                 what: format!("{} layer count", parts.source),
                 limit: limits.max_layers as u64,
                 hint: " (raise limits.max_layers)",
@@ -299,7 +299,12 @@ impl Image {
         let Some((mut real, mut version)) = view.resolve(path) else {
             return Ok(None);
         };
-        if version.kind == FileKind::Hardlink {
+        // Hard links name their target by path; chains are followed a
+        // bounded number of times.
+        for _ in 0..40 {
+            if version.kind != FileKind::Hardlink {
+                break;
+            }
             let target = version.link.clone().unwrap_or_default();
             real = VPath::from_relative(&target, usize::MAX, usize::MAX).unwrap_or_default();
             match view.visible(&real) {
@@ -405,7 +410,7 @@ fn read_stream(
             .map_err(|e| SourceError::read("layer", e))?;
         for (ordinal, entry) in (0_u64..).zip(entries) {
             if ordinal >= limits.max_entries_per_layer {
-                return Err(SourceError::TooLarge {
+                return Err(SourceError::TooMany {
                     what: format!("layer {index} entry count"),
                     limit: limits.max_entries_per_layer,
                     hint: " (raise limits.max_entries_per_layer)",
@@ -458,11 +463,11 @@ fn classify<R: Read>(
     limits: &Limits,
 ) -> Option<Item> {
     let raw = entry.path_bytes();
-    let skip = |reason: String| Some(Item::Skip(Skip::new(&raw, Some(layer), reason)));
     let path = match VPath::from_archive(&raw, limits.max_path_bytes, limits.max_depth) {
         Ok(p) => p,
-        Err(problem) => return skip(problem.to_string()),
+        Err(problem) => return Some(Item::Skip(Skip::new(&raw, Some(layer), problem))),
     };
+    let skip = |reason: String| Some(Item::Skip(Skip::at(&path, Some(layer), reason)));
     if path.is_root() {
         return None;
     }

@@ -124,8 +124,8 @@ impl LayeredView {
                     .as_deref()
                     .map(escape_bytes)
                     .unwrap_or_default();
-                self.skips.push(Skip::new(
-                    path.as_bytes(),
+                self.skips.push(Skip::at(
+                    &path,
                     Some(layer),
                     format!("hard link to missing or non-regular target /{target}"),
                 ));
@@ -158,8 +158,11 @@ impl LayeredView {
     }
 
     fn remove_below(&mut self, dir: &VPath, how: Removal, below: usize) {
-        let (lo, hi) = VPath::children_range(dir);
-        for versions in self.paths.range_mut(lo..hi).map(|(_, v)| v) {
+        for versions in self
+            .paths
+            .range_mut(VPath::children_range(dir))
+            .map(|(_, v)| v)
+        {
             for v in versions
                 .iter_mut()
                 .filter(|v| v.removed.is_none() && v.layer < below)
@@ -180,9 +183,8 @@ impl LayeredView {
     }
 
     fn has_visible_children(&self, dir: &VPath) -> bool {
-        let (lo, hi) = VPath::children_range(dir);
         self.paths
-            .range(lo..hi)
+            .range(VPath::children_range(dir))
             .any(|(_, vs)| vs.iter().any(|v| v.removed.is_none()))
     }
 

@@ -38,6 +38,9 @@ pub struct RegistryOptions {
     pub platform: Option<Platform>,
     /// Connect and response timeout.
     pub timeout: Option<Duration>,
+    /// Longest time one blob download may take (default one hour): a
+    /// registry that stalls mid-transfer fails instead of hanging.
+    pub download_timeout: Option<Duration>,
 }
 
 struct Client {
@@ -257,6 +260,9 @@ pub fn open_registry_image(
         .https_only(!opts.insecure)
         .timeout_connect(Some(opts.timeout.unwrap_or(Duration::from_secs(30))))
         .timeout_recv_response(Some(opts.timeout.unwrap_or(Duration::from_secs(60))))
+        .timeout_recv_body(Some(
+            opts.download_timeout.unwrap_or(Duration::from_secs(3600)),
+        ))
         .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
         .build();
     let credentials = match &opts.credentials {
@@ -366,8 +372,6 @@ pub fn open_registry_image(
         }
     }
     parts.scratch = Some(scratch);
-    if parts.reference.is_none() {
-        parts.reference = Some(reference.to_string());
-    }
+    parts.reference = Some(reference.to_string());
     Image::build(Box::new(store), parts, limits)
 }
