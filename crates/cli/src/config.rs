@@ -89,7 +89,9 @@ pub fn check_env(vars: impl Iterator<Item = (String, String)>) -> Result<()> {
 
 /// The default configuration file location.
 pub fn default_path() -> Option<PathBuf> {
+    // An empty XDG_CONFIG_HOME counts as unset (XDG base directory spec).
     let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(base.join("rampart").join("config.toml"))
@@ -117,8 +119,9 @@ pub fn parse(text: &str) -> Result<Config> {
 /// The commented template `rampart init` writes. Every value shown is the
 /// default; a test parses it so it cannot drift from the real keys.
 pub const TEMPLATE: &str = r#"# Rampart configuration. Every key is optional; the values shown are the
-# defaults (commented-out keys have no default unless their comment says). Precedence: command-line flags, then RAMPART_* environment
-# variables, then this file, then built-in defaults. Unknown keys are errors.
+# defaults (a commented-out key has no default unless its comment gives one).
+# Precedence: command-line flags, then RAMPART_* environment variables, then
+# this file, then built-in defaults. Unknown keys are errors.
 
 [output]
 # Report format: "table" or "json" (RAMPART_FORMAT, --format).
@@ -185,9 +188,22 @@ mod tests {
         assert_eq!(cfg.limits, Limits::default());
         assert_eq!(cfg.walk, WalkOptions::default());
         assert!(cfg.registry.use_docker_config);
+        let defaults = RegistryConfig::default();
+        assert_eq!(cfg.registry.timeout_secs, defaults.timeout_secs);
         assert_eq!(
-            cfg.registry.timeout_secs,
-            RegistryConfig::default().timeout_secs
+            cfg.registry.download_timeout_secs,
+            defaults.download_timeout_secs
+        );
+        assert_eq!(cfg.registry.insecure, defaults.insecure);
+        assert!(
+            cfg.output.format.is_none()
+                && cfg.scan.fail_on.is_none()
+                && cfg.scan.scanners.is_none()
+        );
+        let longest = TEMPLATE.lines().map(str::len).max().unwrap_or(0);
+        assert!(
+            longest <= 100,
+            "template lines stay readable ({longest} chars)"
         );
     }
 
