@@ -10,6 +10,7 @@
 
 pub mod digest;
 mod error;
+mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod image;
@@ -22,6 +23,7 @@ mod vpath;
 pub mod walker;
 
 pub use error::{Result, SourceError};
+pub use files::{FileRef, Visit, Want, for_each_file};
 pub use limits::Limits;
 pub use listing::{
     ImageSummary, LayerSummary, ListedFile, Listing, OpenOptions, Opened, list, open,

@@ -651,3 +651,70 @@ fn walker_survives_a_ten_thousand_level_tree() {
         .arg(tmp.path().join("d"))
         .status();
 }
+
+#[test]
+fn for_each_file_reads_trees_and_images_alike() {
+    use std::sync::Mutex;
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    sample().write_oci_dir(&layout, None);
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir_all(tree.join("app")).unwrap();
+    std::fs::write(tree.join("app/keep.txt"), "keep\n").unwrap();
+    std::fs::write(tree.join("app/skip.bin"), "x").unwrap();
+    let want =
+        |p: &VPath, _size: u64| p.as_bytes().ends_with(b".txt") || p.as_bytes().ends_with(b".yml");
+    let run = |spec: &str, history: bool| {
+        let target = Target::parse(spec, &Limits::default()).unwrap();
+        let opened = open(&target, &opts()).unwrap();
+        let seen = Mutex::new(Vec::new());
+        let skips = rampart_source::for_each_file(&opened, history, &want, &|f, r| {
+            let mut s = String::new();
+            r.read_to_string(&mut s).map_err(|e| e.to_string())?;
+            if s.starts_with("new") {
+                return Err("rejected by the visitor".into());
+            }
+            seen.lock()
+                .unwrap()
+                .push((f.path.display(), f.visible, f.layer.is_some(), s));
+            Ok(())
+        })
+        .unwrap();
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        (seen, skips)
+    };
+    let (seen, _) = run(&format!("dir:{}", tree.display()), false);
+    assert_eq!(
+        seen,
+        [(
+            "/app/keep.txt".to_string(),
+            true,
+            false,
+            "keep\n".to_string()
+        )]
+    );
+    let (seen, skips) = run(&format!("oci-dir:{}", layout.display()), false);
+    assert_eq!(
+        seen,
+        [(
+            "/app/keep.txt".to_string(),
+            true,
+            true,
+            "keep\n".to_string()
+        )]
+    );
+    assert!(
+        skips
+            .iter()
+            .any(|s| s.path == "/app/new.txt" && s.reason == "rejected by the visitor"),
+        "{skips:?}"
+    );
+    let (seen, _) = run(&format!("oci-dir:{}", layout.display()), true);
+    assert!(seen.contains(&(
+        "/app/config.yml".to_string(),
+        false,
+        true,
+        "password: hunter2\n".to_string()
+    )));
+}
