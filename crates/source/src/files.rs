@@ -53,7 +53,7 @@ pub fn for_each_file(
         skips
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(s)
+            .push(s);
     };
     match opened {
         Opened::Tree { root, walk: opts } => {
