@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark `rampart source ls` on the same Debian image in four source kinds
-# (docker-archive, oci-archive, oci-dir, registry) and time GNU tar, sha256sum
-# and skopeo on the same layers as a reference point.
+# (docker-archive, oci-archive, oci-dir, registry), check that all four list
+# the same files, and time GNU tar, gzip, sha256sum, openssl and skopeo on the
+# same layers as a reference point.
 #
 # Usage: bench/run-source-bench.sh [IMAGES_DIR]
 #
@@ -17,7 +18,7 @@
 #
 # Output: a Markdown report on stdout; progress on stderr.
 # Needs: python3, skopeo, docker-registry (Debian's /usr/bin/docker-registry),
-# curl, GNU tar, gzip, sha256sum, /usr/bin/time (Debian package `time`).
+# curl, GNU tar, gzip, sha256sum, openssl, /usr/bin/time (Debian package `time`).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,7 +39,7 @@ if [[ ! -x /usr/bin/time ]]; then
     [[ $(id -u) -eq 0 ]] || die "/usr/bin/time missing and not root: apt-get install time"
     apt-get install -y time >&2 || { apt-get update >&2 && apt-get install -y time >&2; }
 fi
-for tool in python3 skopeo docker-registry curl tar gzip sha256sum; do
+for tool in python3 skopeo docker-registry curl tar gzip sha256sum openssl; do
     command -v "$tool" >/dev/null || die "$tool not found"
 done
 
@@ -59,13 +60,23 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ------------------------------------------------------------------ binary
-if [[ -n ${RAMPART_BIN:-} ]]; then
-    BIN=$RAMPART_BIN
+# rampart refuses to run with RAMPART_* variables it does not know, so take
+# RAMPART_BIN out of the environment its children see.
+GIVEN_BIN=${RAMPART_BIN:-}
+unset RAMPART_BIN
+if [[ -n $GIVEN_BIN ]]; then
+    BIN=$GIVEN_BIN
     [[ -x $BIN ]] || die "RAMPART_BIN=$BIN is not executable"
 else
     log "building: CARGO_TARGET_DIR=/tmp/rampart-release cargo build --release -p rampart-cli"
     (cd "$REPO" && CARGO_TARGET_DIR=/tmp/rampart-release cargo build --release -p rampart-cli) >&2
     BIN=/tmp/rampart-release/release/rampart
+fi
+# the source the binary was (most likely) built from; the tree may move on during the run
+if [[ -n $GIVEN_BIN ]]; then
+    BUILT_FROM="given by RAMPART_BIN; repo at $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
+else
+    BUILT_FROM="built from $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
 fi
 
 # ------------------------------------------------------------------ image
@@ -138,6 +149,11 @@ EOF
 all_walls() { awk '{printf "%s%s", sep, $1; sep=" / "}' "$SCRATCH/$1.times"; }
 
 # ------------------------------------------------------------------ rampart
+# Other CPU-heavy work (builds, fuzzers) on a small machine skews every number.
+# (%CPU from ps is the average over each process's lifetime: a rough check.)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+BUSY=$(ps -eo pcpu=,pid=,comm= --sort=-pcpu | awk -v me=$$ -v reg="$REGISTRY_PID" '$1 >= 20 && $2 != me && $2 != reg {printf "%s%s(%s%%)", sep, $3, $1; sep=", "}')
+[[ -z $BUSY ]] || log "WARNING: other busy processes: $BUSY; timings will be noisy"
 declare -A TARGET=(
     [docker-archive]="docker-archive:$DOCKER_TAR"
     [oci-archive]="oci-archive:$OCI_TAR"
@@ -184,6 +200,8 @@ OB=$(printf '%q ' "${OCI_BLOBS[@]}")
 
 log "reference timings"
 time_runs ref-tar-docker bash -c "for m in $DL; do tar -xOf \"\$DOCKER_TAR\" \"\$m\" | tar -tvf - >/dev/null; done"
+time_runs ref-sha-docker bash -c "for m in $DL; do tar -xOf \"\$DOCKER_TAR\" \"\$m\" | sha256sum >/dev/null; done"
+time_runs ref-ossl-docker bash -c "for m in $DL; do tar -xOf \"\$DOCKER_TAR\" \"\$m\" | openssl dgst -sha256 >/dev/null; done"
 time_runs ref-tar-gz bash -c "for b in $OB; do tar -tzvf \"\$b\" >/dev/null; done"
 time_runs ref-gunzip bash -c "for b in $OB; do gzip -dc \"\$b\" >/dev/null; done"
 time_runs ref-sha-gz bash -c "sha256sum $OB >/dev/null"
@@ -223,15 +241,19 @@ for l in lines:
     print("DIFF " + l)
 EOF
 
-first=${KINDS[0]}
-image_info=$(python3 - "$SCRATCH/$first.json" <<'EOF'
+# sizes from the oci-dir listing (gzip layers; the docker archive's are uncompressed)
+image_info=$(python3 - "$SCRATCH/oci-dir.json" <<'EOF'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 img = doc["image"]
 u = sum(l["uncompressed_bytes"] for l in img["layers"])
 c = sum(l["compressed_bytes"] for l in img["layers"])
+def size(n):
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
+per = "; ".join(f"layer {l['index']}: {size(l['uncompressed_bytes'])}, "
+                f"{l['compression']} {size(l['compressed_bytes'])}" for l in img["layers"])
 print(f"{len(img['layers'])} layers, {u / 1e6:.1f} MB uncompressed ({u / 2**20:.1f} MiB), "
-      f"{c / 1e6:.1f} MB gzip-compressed in the OCI layout; platform {img['platform']}")
+      f"{c / 1e6:.1f} MB gzip-compressed in the OCI layout ({per}); platform {img['platform']}")
 EOF
 )
 
@@ -244,9 +266,10 @@ cat <<EOF
 
 - date: $(date -u +%Y-%m-%dT%H:%MZ)
 - machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM (free -g), kernel $(uname -r)
-- rampart: $("$BIN" version | head -n1), repo commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+- rampart: $("$BIN" version | head -n1), $BUILT_FROM
 - image: $image_info
 - files: docker-archive $(du -h "$DOCKER_TAR" | cut -f1), oci-archive $(du -h "$OCI_TAR" | cut -f1), oci-dir $(du -sh "$OCI_DIR" | cut -f1)
+- load average before the timed runs: $LOAD_BEFORE${BUSY:+ (WARNING, other busy processes: $BUSY)}
 - runs per command: $RUNS (median wall time; peak RSS = largest over the runs)
 - command: \`rampart source ls TARGET --format json -o /dev/null\` (registry: plus \`--insecure-registry\`), under \`/usr/bin/time -f '%e %M'\`
 
@@ -274,6 +297,8 @@ Reference (same layers, same machine, same run):
 | reference | what it does | median wall (s) | peak RSS (MiB) |
 |---|---|---:|---:|
 | \`tar -xOf debian.docker.tar LAYER \| tar -tvf -\` | list the uncompressed layer tars | $(median ref-tar-docker) | $(peak_mb ref-tar-docker) |
+| \`tar -xOf debian.docker.tar LAYER \| sha256sum\` | diff_id digests of the uncompressed layer tars | $(median ref-sha-docker) | $(peak_mb ref-sha-docker) |
+| \`tar -xOf debian.docker.tar LAYER \| openssl dgst -sha256\` | the same digests with OpenSSL (uses SHA-NI where the CPU has it) | $(median ref-ossl-docker) | $(peak_mb ref-ossl-docker) |
 | \`tar -tzvf BLOB\` | list the gzip layer blobs (gunzip + tar) | $(median ref-tar-gz) | $(peak_mb ref-tar-gz) |
 | \`gzip -dc BLOB >/dev/null\` | gunzip only | $(median ref-gunzip) | $(peak_mb ref-gunzip) |
 | \`sha256sum BLOB\` | compressed digests | $(median ref-sha-gz) | $(peak_mb ref-sha-gz) |

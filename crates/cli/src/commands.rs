@@ -11,8 +11,8 @@ use rampart_source::registry::{Credentials, RegistryOptions};
 use rampart_source::{OpenOptions, Opened, Target};
 
 use crate::args::{
-    CompletionsArgs, Format, GlobalArgs, InitArgs, LsArgs, OutputArgs, SbomArgs, ScanArgs,
-    TargetArgs,
+    CompletionsArgs, Format, GlobalArgs, InitArgs, LsArgs, OutputArgs, SbomArgs, SbomFormat,
+    ScanArgs, TargetArgs,
 };
 use crate::config::{Config, TEMPLATE};
 use crate::exit;
@@ -166,12 +166,41 @@ fn scanner_status(kind: ScannerKind) -> &'static str {
 
 /// `rampart sbom`.
 pub fn sbom(ctx: &Ctx, a: &SbomArgs) -> Result<u8> {
-    let _format = ctx.format(&a.output);
-    check_target(ctx, &a.target)?;
-    bail!(
-        "the target was opened (images: every layer read and verified), but the package catalogers \
-         are not built yet: no SBOM can be produced"
-    )
+    let (target, opts) = ctx.target(&a.target)?;
+    let progress = Progress::new("cataloging", ctx.quiet);
+    let opened = rampart_source::open(&target, &opts)
+        .with_context(|| format!("opening {}", a.target.target));
+    let sbom = opened.and_then(|o| {
+        rampart_sbom::catalog(&o, &a.target.target, target.kind())
+            .with_context(|| format!("cataloging {}", a.target.target))
+    });
+    progress.finish();
+    let sbom = sbom?;
+    let info = rampart_sbom::format::DocumentInfo {
+        timestamp: rampart_sbom::rfc3339(document_time()),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let text = match a.format {
+        SbomFormat::Table => output::sbom_table(&sbom),
+        SbomFormat::Json => output::json(&sbom)?,
+        SbomFormat::Cyclonedx => output::json(&rampart_sbom::format::to_cyclonedx(&sbom, &info))?,
+        SbomFormat::Spdx => output::json(&rampart_sbom::format::to_spdx(&sbom, &info))?,
+    };
+    output::emit(a.output.as_deref(), &text)?;
+    Ok(exit::OK)
+}
+
+/// The creation time written into SBOM documents: `SOURCE_DATE_EPOCH`
+/// when set (reproducible builds' convention), else now.
+fn document_time() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
 }
 
 /// `rampart version`.

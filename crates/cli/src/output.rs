@@ -164,6 +164,64 @@ pub fn listing_table(l: &Listing, history: bool) -> String {
     out
 }
 
+/// The table form of an SBOM.
+pub fn sbom_table(s: &rampart_sbom::Sbom) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Target: {} ({})", s.target, s.kind);
+    if let Some(d) = &s.distro {
+        let name = if d.pretty_name.is_empty() {
+            format!("{} {}", d.id, d.version_id)
+        } else {
+            d.pretty_name.clone()
+        };
+        let _ = writeln!(
+            out,
+            "OS: {name}{}",
+            if d.distroless { " (distroless)" } else { "" }
+        );
+    }
+    out.push('\n');
+    let rows: Vec<[String; 3]> = s
+        .packages
+        .iter()
+        .map(|p| {
+            let name = match &p.namespace {
+                Some(ns)
+                    if !p.ecosystem.is_os() && p.ecosystem != rampart_sbom::Ecosystem::Golang =>
+                {
+                    format!("{ns}/{}", p.name)
+                }
+                _ => p.name.clone(),
+            };
+            [name, p.version.clone(), p.ecosystem.purl_type().to_string()]
+        })
+        .collect();
+    let w0 = rows
+        .iter()
+        .map(|r| r[0].chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let w1 = rows
+        .iter()
+        .map(|r| r[1].chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let _ = writeln!(out, "{:<w0$}  {:<w1$}  TYPE", "NAME", "VERSION");
+    for r in &rows {
+        let _ = writeln!(out, "{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2]);
+    }
+    push_skips(&mut out, &s.skips);
+    let _ = writeln!(
+        out,
+        "\n{} packages, {} skipped",
+        s.packages.len(),
+        s.skips.len()
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::human_size;
