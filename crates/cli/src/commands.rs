@@ -106,11 +106,11 @@ pub fn source_ls(ctx: &Ctx, a: &LsArgs) -> Result<u8> {
     .with_context(|| format!("listing {}", a.target.target));
     progress.finish();
     let listing = listing?;
-    let text = match ctx.format(&a.output) {
-        Format::Table => output::listing_table(&listing, a.history),
-        Format::Json => output::json(&listing)?,
-    };
-    output::emit(a.output.output.as_deref(), &text)?;
+    let out = a.output.output.as_deref();
+    match ctx.format(&a.output) {
+        Format::Table => output::emit(out, &output::listing_table(&listing, a.history))?,
+        Format::Json => output::emit_json(out, &listing)?,
+    }
     Ok(exit::OK)
 }
 
@@ -180,13 +180,15 @@ pub fn sbom(ctx: &Ctx, a: &SbomArgs) -> Result<u8> {
         timestamp: rampart_sbom::rfc3339(document_time()),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let text = match a.format {
-        SbomFormat::Table => output::sbom_table(&sbom),
-        SbomFormat::Json => output::json(&sbom)?,
-        SbomFormat::Cyclonedx => output::json(&rampart_sbom::format::to_cyclonedx(&sbom, &info))?,
-        SbomFormat::Spdx => output::json(&rampart_sbom::format::to_spdx(&sbom, &info))?,
-    };
-    output::emit(a.output.as_deref(), &text)?;
+    let out = a.output.as_deref();
+    match a.format {
+        SbomFormat::Table => output::emit(out, &output::sbom_table(&sbom))?,
+        SbomFormat::Json => output::emit_json(out, &sbom)?,
+        SbomFormat::Cyclonedx => {
+            output::emit_json(out, &rampart_sbom::format::to_cyclonedx(&sbom, &info))?
+        }
+        SbomFormat::Spdx => output::emit_json(out, &rampart_sbom::format::to_spdx(&sbom, &info))?,
+    }
     Ok(exit::OK)
 }
 

@@ -27,11 +27,32 @@ pub fn emit(path: Option<&Path>, text: &str) -> Result<()> {
     }
 }
 
-/// Pretty JSON with a trailing newline.
-pub fn json<T: serde::Serialize>(value: &T) -> Result<String> {
-    let mut s = serde_json::to_string_pretty(value).context("serialising JSON")?;
-    s.push('\n');
-    Ok(s)
+/// Writes `value` as pretty JSON (with a trailing newline) straight to
+/// `path` or standard output, without building the text in memory: a
+/// listing of a large image holds hundreds of thousands of entries.
+pub fn emit_json<T: serde::Serialize>(path: Option<&Path>, value: &T) -> Result<()> {
+    fn write_all<W: Write, T: serde::Serialize>(w: W, value: &T) -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+        serde_json::to_writer_pretty(&mut w, value)?;
+        w.write_all(b"\n")?;
+        w.flush()
+    }
+    match path {
+        Some(p) => {
+            let f =
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+            write_all(f, value).with_context(|| format!("writing {}", p.display()))
+        }
+        None => write_all(std::io::stdout().lock(), value)
+            .or_else(|e| {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .context("writing to standard output"),
+    }
 }
 
 fn human_size(n: u64) -> String {

@@ -6,6 +6,7 @@
 #[path = "../../../source/tests/common/mod.rs"]
 mod common;
 mod registry;
+mod sbom;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
