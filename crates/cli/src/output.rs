@@ -134,7 +134,7 @@ pub fn listing_table(l: &Listing, history: bool) -> String {
             let layer = f.layer.map(|i| i.to_string()).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{}    {} {layer:>5} {size:>7}  {}{link}{note}",
+                "{}    {:04o} {layer:>5} {size:>7}  {}{link}{note}",
                 f.kind.letter(),
                 f.mode,
                 f.path
@@ -142,7 +142,7 @@ pub fn listing_table(l: &Listing, history: bool) -> String {
         } else {
             let _ = writeln!(
                 out,
-                "{}    {} {size:>7}  {}{link}{note}",
+                "{}    {:04o} {size:>7}  {}{link}{note}",
                 f.kind.letter(),
                 f.mode,
                 f.path

@@ -2,6 +2,7 @@
 //! and `rampart source ls` share.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -107,8 +108,9 @@ pub struct ListedFile {
     pub path: VPath,
     pub kind: FileKind,
     pub size: u64,
-    /// Permission bits, octal text (`0755`).
-    pub mode: String,
+    /// Permission bits, written as octal text (`0755`).
+    #[serde(serialize_with = "octal")]
+    pub mode: u32,
     pub uid: u64,
     pub gid: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,12 +118,16 @@ pub struct ListedFile {
     /// For images: the index of the layer that introduced this version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<usize>,
-    /// For images: that layer's `diff_id`.
+    /// For images: that layer's `diff_id` (shared, not copied per file).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub layer_digest: Option<Digest>,
+    pub layer_digest: Option<Arc<Digest>>,
     /// For image history: how and in which layer this version went away.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed: Option<Removal>,
+}
+
+fn octal<S: serde::Serializer>(mode: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{mode:04o}"))
 }
 
 /// A layer as listed.
@@ -192,7 +198,7 @@ pub fn list(
                         path: w.path,
                         kind: w.kind,
                         size: w.size,
-                        mode: format!("{:04o}", w.mode),
+                        mode: w.mode,
                         uid: w.uid,
                         gid: w.gid,
                         link: w.link,
@@ -224,12 +230,17 @@ fn list_image(
 ) -> Result<Listing> {
     let total = image.layers.len();
     let (view, stats) = image.index_with_progress(|i, _| progress(i + 1, total))?;
-    let digest_of = |layer: usize| image.layers.get(layer).map(|l| l.diff_id.clone());
+    let digests: Vec<Arc<Digest>> = image
+        .layers
+        .iter()
+        .map(|l| Arc::new(l.diff_id.clone()))
+        .collect();
+    let digest_of = |layer: usize| digests.get(layer).cloned();
     let listed = |p: &VPath, v: &crate::image::Version| ListedFile {
         path: p.clone(),
         kind: v.kind,
         size: v.size,
-        mode: format!("{:04o}", v.mode),
+        mode: v.mode,
         uid: v.uid,
         gid: v.gid,
         link: v.link.as_deref().map(|l| {

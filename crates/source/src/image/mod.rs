@@ -233,15 +233,13 @@ impl Image {
         let mut view = LayeredView::default();
         let mut stats = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
-            let mut items = Vec::new();
             let st = self.read_layer(layer, |item, _| {
                 match item {
-                    Item::Layer(i) => items.push(i),
+                    Item::Layer(i) => view.apply(layer.index, i),
                     Item::Skip(s) => view.skip(s),
                 }
                 Ok(ControlFlow::Continue(()))
             })?;
-            view.apply_layer(layer.index, items);
             progress(layer.index, st.uncompressed_bytes);
             stats.push(st);
         }
@@ -381,15 +379,13 @@ pub fn index_layer_blob(
         limits,
     )?;
     let mut view = LayeredView::default();
-    let mut items = Vec::new();
     let stats = read_stream(stream, 0, None, None, limits, |item, _| {
         match item {
-            Item::Layer(i) => items.push(i),
+            Item::Layer(i) => view.apply(0, i),
             Item::Skip(s) => view.skip(s),
         }
         Ok(ControlFlow::Continue(()))
     })?;
-    view.apply_layer(0, items);
     Ok((view, stats))
 }
 

@@ -85,21 +85,27 @@ impl LayeredView {
     /// Applies one layer's items on top of the view. Items of a layer are
     /// applied in this order: opaque markers, whiteouts, then entries, so a
     /// layer can delete a lower path and recreate it.
+    #[cfg(test)]
     pub(crate) fn apply_layer(&mut self, layer: usize, items: Vec<LayerItem>) {
-        let mut entries = Vec::new();
         for item in items {
-            match item {
-                LayerItem::Opaque(dir) => self.remove_below(&dir, Removal::Opaque { layer }, layer),
-                LayerItem::Whiteout(path) => {
-                    let how = Removal::Whiteout { layer };
-                    self.remove_at(&path, how, layer);
-                    self.remove_below(&path, how, layer);
-                }
-                LayerItem::Entry(path, version) => entries.push((path, version)),
-            }
+            self.apply(layer, item);
         }
-        for (path, version) in entries {
-            self.add(path, version, layer);
+    }
+
+    /// Applies one item of layer `layer`, as the layer's tar stream yields
+    /// it. Whiteouts and opaque markers only ever remove versions from
+    /// layers below, so the order of a layer's items does not matter and
+    /// nothing needs to be held back: memory stays proportional to the
+    /// view, not to the largest layer.
+    pub(crate) fn apply(&mut self, layer: usize, item: LayerItem) {
+        match item {
+            LayerItem::Opaque(dir) => self.remove_below(&dir, Removal::Opaque { layer }, layer),
+            LayerItem::Whiteout(path) => {
+                let how = Removal::Whiteout { layer };
+                self.remove_at(&path, how, layer);
+                self.remove_below(&path, how, layer);
+            }
+            LayerItem::Entry(path, version) => self.add(path, version, layer),
         }
     }
 
