@@ -80,6 +80,26 @@ pub fn for_each_file(
                 }
             })?;
         }
+        Opened::Image(image) if !history => {
+            let layer_skips = image.visit_visible(|ev, reader| {
+                if want(ev.path, ev.version.size) {
+                    let fr = FileRef {
+                        path: ev.path,
+                        size: ev.version.size,
+                        mode: ev.version.mode,
+                        layer: Some(ev.layer_digest),
+                        visible: true,
+                    };
+                    if let Err(reason) = visit(&fr, reader) {
+                        push(Skip::at(ev.path, Some(ev.version.layer), reason));
+                    }
+                }
+                Ok(ControlFlow::Continue(()))
+            })?;
+            for s in layer_skips {
+                push(s);
+            }
+        }
         Opened::Image(image) => {
             let (view, _) = image.index()?;
             for s in view.skips() {

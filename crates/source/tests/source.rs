@@ -718,3 +718,51 @@ fn for_each_file_reads_trees_and_images_alike() {
         "password: hunter2\n".to_string()
     )));
 }
+
+#[test]
+fn top_down_single_pass_agrees_with_the_layered_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The sample image plus a layer that replaces a directory with a file
+    // and re-creates a whited-out directory.
+    let mut fx = sample();
+    let extra = LayerBlob::new(
+        &[
+            file("cache", "now a file"),
+            file("usr/.wh.bin", ""),
+            dir("usr/bin"),
+            file("usr/bin/fresh", "fresh"),
+            file("etc/.wh..wh..opq", ""),
+            file("etc/only", "only"),
+        ],
+        Comp::Gzip,
+    );
+    fx = Fixture::new(
+        fx.layers
+            .into_iter()
+            .chain(std::iter::once(extra))
+            .collect(),
+    );
+    let dir = tmp.path().join("layout");
+    fx.write_oci_dir(&dir, None);
+    let image = rampart_source::image::open_oci_dir(&dir, None, None, &Limits::default()).unwrap();
+    let (view, _) = image.index().unwrap();
+    let expected: Vec<(String, usize)> = view
+        .files()
+        .filter(|(_, v)| v.kind == FileKind::File)
+        .map(|(p, v)| (p.display(), v.layer))
+        .collect();
+    let mut got = Vec::new();
+    image
+        .visit_visible(|ev, _| {
+            got.push((ev.path.display(), ev.version.layer));
+            Ok(ControlFlow::Continue(()))
+        })
+        .unwrap();
+    got.sort();
+    assert_eq!(got, expected);
+    assert!(got.iter().any(|(p, _)| p == "/usr/bin/fresh"));
+    assert!(
+        !got.iter()
+            .any(|(p, _)| p == "/usr/bin/tool" || p == "/etc/os-release" || p == "/cache/c")
+    );
+}

@@ -288,6 +288,83 @@ impl Image {
         Ok(())
     }
 
+    /// Streams the files of the final view only, in one pass over each
+    /// layer, reading layers from the top down: what upper layers hold,
+    /// delete or hide is known before a lower layer is read, so visibility
+    /// is decided as entries stream by, without a separate indexing pass.
+    /// `f` gets every visible regular file (and `Ok(ControlFlow::Break)`
+    /// stops early). Returns the entries skipped on the way. Every layer's
+    /// digests are still verified (when read to the end).
+    ///
+    /// One difference from [`Image::index`]: when a single layer's tar holds
+    /// the same path twice, both copies are passed.
+    ///
+    /// # Errors
+    /// Whatever reading a layer or `f` returns.
+    pub fn visit_visible(
+        &self,
+        mut f: impl FnMut(&FileEvent<'_>, &mut dyn Read) -> Result<ControlFlow<()>>,
+    ) -> Result<Vec<Skip>> {
+        let mut shadow: std::collections::HashMap<VPath, Shadow> = std::collections::HashMap::new();
+        let mut skips = Vec::new();
+        for layer in self.layers.iter().rev() {
+            let mut stop = false;
+            let mut this_layer: Vec<(VPath, Shadow)> = Vec::new();
+            let keep_shadow = layer.index > 0;
+            self.read_layer(layer, |item, reader| {
+                let (path, version) = match item {
+                    Item::Skip(s) => {
+                        skips.push(s);
+                        return Ok(ControlFlow::Continue(()));
+                    }
+                    Item::Layer(LayerItem::Whiteout(p)) => {
+                        if keep_shadow {
+                            this_layer.push((p, Shadow::Gone));
+                        }
+                        return Ok(ControlFlow::Continue(()));
+                    }
+                    Item::Layer(LayerItem::Opaque(p)) => {
+                        if keep_shadow {
+                            this_layer.push((p, Shadow::Opaque));
+                        }
+                        return Ok(ControlFlow::Continue(()));
+                    }
+                    Item::Layer(LayerItem::Entry(p, v)) => (p, v),
+                };
+                let hidden = is_shadowed(&shadow, &path);
+                if keep_shadow {
+                    let s = if version.kind == FileKind::Dir {
+                        Shadow::Dir
+                    } else {
+                        Shadow::Gone
+                    };
+                    this_layer.push((path.clone(), s));
+                }
+                if hidden || version.kind != FileKind::File {
+                    return Ok(ControlFlow::Continue(()));
+                }
+                let ev = FileEvent {
+                    path: &path,
+                    version: &version,
+                    layer_digest: &layer.diff_id,
+                    visible: true,
+                };
+                let flow = f(&ev, reader)?;
+                stop = flow.is_break();
+                Ok(flow)
+            })?;
+            if stop {
+                break;
+            }
+            for (p, s) in this_layer {
+                // An upper layer's mark wins over a lower one's.
+                shadow.entry(p).or_insert(s);
+            }
+        }
+        skips.sort();
+        Ok(skips)
+    }
+
     /// Reads one file of the final view into memory (at most `max` bytes),
     /// following symlinks inside the image. `Ok(None)` when it is absent.
     ///
@@ -438,6 +515,36 @@ fn read_stream(
         Ok(false) => stream.finish(expected_blob, expected_diff),
         Err(SourceError::Read { source, .. }) => Err(stream.explain(source)),
         Err(e) => Err(e),
+    }
+}
+
+/// What upper layers did to a path, as seen from the layers below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shadow {
+    /// A directory: lower versions of the path are replaced, but what lies
+    /// below it in lower layers stays visible.
+    Dir,
+    /// A file, link or whiteout: the path and everything below it are gone.
+    Gone,
+    /// An opaque directory: everything below it in lower layers is gone.
+    Opaque,
+}
+
+/// True when upper layers replace `path` or hide it through an ancestor.
+fn is_shadowed(shadow: &std::collections::HashMap<VPath, Shadow>, path: &VPath) -> bool {
+    if shadow.contains_key(path) {
+        return true;
+    }
+    let mut cur = path.parent();
+    loop {
+        match shadow.get(&cur) {
+            Some(Shadow::Gone | Shadow::Opaque) => return true,
+            Some(Shadow::Dir) | None => {}
+        }
+        if cur.is_root() {
+            return false;
+        }
+        cur = cur.parent();
     }
 }
 
