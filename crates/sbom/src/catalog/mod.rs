@@ -14,7 +14,8 @@ use crate::package::{Distro, Ecosystem, Location, Package, Sbom};
 mod dpkg;
 mod os;
 // Cataloger families register here, one line each.
-// [catalogers: apk/rpm]
+mod apk;
+mod rpm;
 // [catalogers: python/javascript]
 // [catalogers: java/go/rust]
 // [catalogers: ruby/php/dotnet/other]
@@ -79,7 +80,8 @@ pub trait Cataloger: Send + Sync {
 pub fn all() -> Vec<Box<dyn Cataloger>> {
     #[allow(unused_mut)]
     let mut v: Vec<Box<dyn Cataloger>> = vec![Box::new(os::OsRelease), Box::new(dpkg::Dpkg)];
-    // [register: apk/rpm]
+    v.push(Box::new(apk::Apk));
+    v.push(Box::new(rpm::Rpm));
     // [register: python/javascript]
     // [register: java/go/rust]
     // [register: ruby/php/dotnet/other]
