@@ -18,7 +18,14 @@ mod apk;
 mod rpm;
 // [catalogers: python/javascript]
 // [catalogers: java/go/rust]
-// [catalogers: ruby/php/dotnet/other]
+mod conan;
+mod dotnet;
+mod elixir;
+mod lockutil;
+mod php;
+mod pubspec;
+mod ruby;
+mod swift;
 
 /// Where a file being parsed came from.
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +91,17 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
     v.push(Box::new(rpm::Rpm));
     // [register: python/javascript]
     // [register: java/go/rust]
-    // [register: ruby/php/dotnet/other]
+    v.push(Box::new(ruby::GemfileLock));
+    v.push(Box::new(ruby::Gemspec));
+    v.push(Box::new(php::ComposerLock));
+    v.push(Box::new(php::ComposerInstalled));
+    v.push(Box::new(dotnet::DepsJson));
+    v.push(Box::new(dotnet::NugetLock));
+    v.push(Box::new(dotnet::ProjectFile));
+    v.push(Box::new(pubspec::PubspecLock));
+    v.push(Box::new(elixir::MixLock));
+    v.push(Box::new(swift::PackageResolved));
+    v.push(Box::new(conan::ConanLock));
     v
 }
 
