@@ -15,7 +15,9 @@ mod dpkg;
 mod os;
 // Cataloger families register here, one line each.
 // [catalogers: apk/rpm]
-// [catalogers: python/javascript]
+mod javascript;
+mod pyjs_common;
+mod python;
 // [catalogers: java/go/rust]
 // [catalogers: ruby/php/dotnet/other]
 
@@ -80,7 +82,14 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
     #[allow(unused_mut)]
     let mut v: Vec<Box<dyn Cataloger>> = vec![Box::new(os::OsRelease), Box::new(dpkg::Dpkg)];
     // [register: apk/rpm]
-    // [register: python/javascript]
+    v.push(Box::new(python::PythonInstalled));
+    v.push(Box::new(python::PythonRequirements));
+    v.push(Box::new(python::PythonLocks));
+    v.push(Box::new(javascript::NpmInstalled));
+    v.push(Box::new(javascript::NpmLock));
+    v.push(Box::new(javascript::YarnLock));
+    v.push(Box::new(javascript::PnpmLock));
+    v.push(Box::new(javascript::BunLock));
     // [register: java/go/rust]
     // [register: ruby/php/dotnet/other]
     v
