@@ -16,7 +16,9 @@ mod os;
 // Cataloger families register here, one line each.
 mod apk;
 mod rpm;
-// [catalogers: python/javascript]
+mod javascript;
+mod pyjs_common;
+mod python;
 // [catalogers: java/go/rust]
 mod conan;
 mod dotnet;
@@ -89,7 +91,14 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
     let mut v: Vec<Box<dyn Cataloger>> = vec![Box::new(os::OsRelease), Box::new(dpkg::Dpkg)];
     v.push(Box::new(apk::Apk));
     v.push(Box::new(rpm::Rpm));
-    // [register: python/javascript]
+    v.push(Box::new(python::PythonInstalled));
+    v.push(Box::new(python::PythonRequirements));
+    v.push(Box::new(python::PythonLocks));
+    v.push(Box::new(javascript::NpmInstalled));
+    v.push(Box::new(javascript::NpmLock));
+    v.push(Box::new(javascript::YarnLock));
+    v.push(Box::new(javascript::PnpmLock));
+    v.push(Box::new(javascript::BunLock));
     // [register: java/go/rust]
     v.push(Box::new(ruby::GemfileLock));
     v.push(Box::new(ruby::Gemspec));
