@@ -16,7 +16,10 @@ mod os;
 // Cataloger families register here, one line each.
 // [catalogers: apk/rpm]
 // [catalogers: python/javascript]
-// [catalogers: java/go/rust]
+mod binary;
+mod cargo_lock;
+mod gomod;
+mod java;
 // [catalogers: ruby/php/dotnet/other]
 
 /// Where a file being parsed came from.
@@ -81,7 +84,13 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
     let mut v: Vec<Box<dyn Cataloger>> = vec![Box::new(os::OsRelease), Box::new(dpkg::Dpkg)];
     // [register: apk/rpm]
     // [register: python/javascript]
-    // [register: java/go/rust]
+    v.push(Box::new(java::JavaArchive));
+    v.push(Box::new(java::MavenPom));
+    v.push(Box::new(java::GradleLockfile));
+    v.push(Box::new(java::GradleCatalog));
+    v.push(Box::new(gomod::GoMod));
+    v.push(Box::new(cargo_lock::CargoLock));
+    v.push(Box::new(binary::Binaries));
     // [register: ruby/php/dotnet/other]
     v
 }
