@@ -19,7 +19,10 @@ mod rpm;
 mod javascript;
 mod pyjs_common;
 mod python;
-// [catalogers: java/go/rust]
+mod binary;
+mod cargo_lock;
+mod gomod;
+mod java;
 mod conan;
 mod dotnet;
 mod elixir;
@@ -99,7 +102,13 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
     v.push(Box::new(javascript::YarnLock));
     v.push(Box::new(javascript::PnpmLock));
     v.push(Box::new(javascript::BunLock));
-    // [register: java/go/rust]
+    v.push(Box::new(java::JavaArchive));
+    v.push(Box::new(java::MavenPom));
+    v.push(Box::new(java::GradleLockfile));
+    v.push(Box::new(java::GradleCatalog));
+    v.push(Box::new(gomod::GoMod));
+    v.push(Box::new(cargo_lock::CargoLock));
+    v.push(Box::new(binary::Binaries));
     v.push(Box::new(ruby::GemfileLock));
     v.push(Box::new(ruby::Gemspec));
     v.push(Box::new(php::ComposerLock));
