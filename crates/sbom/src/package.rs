@@ -150,6 +150,19 @@ impl Package {
 
     /// Folds another record of the same package into this one.
     pub(crate) fn merge(&mut self, other: Package) {
+        // Several catalogers may find the same package (a lock file and the
+        // installed copy): name them all, in a stable order, whatever order
+        // the parallel walk met the evidence in.
+        if other.cataloger != self.cataloger {
+            let mut names: Vec<&str> = self
+                .cataloger
+                .split(',')
+                .chain(other.cataloger.split(','))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            self.cataloger = names.join(",");
+        }
         self.locations.extend(other.locations);
         self.files.extend(other.files);
         for l in other.licenses {

@@ -171,10 +171,10 @@ fn catalogs_lockfiles_archives_and_binaries() {
         "pkg:maven/com.squareup.okhttp3/okhttp@4.12.0 [/service/gradle/libs.versions.toml] <- -"
             .to_string(),
         "pkg:maven/io.netty/netty-handler@4.1.100.Final [/service/pom.xml] <- -".to_string(),
-        "pkg:maven/org.acme/util@1.2 [/srv/shop-1.0.war] <- maven:com.acme/shop@1.0".to_string(),
+        "pkg:maven/org.acme/util@1.2 [/srv/shop-1.0.war] <- pkg:maven/com.acme/shop@1.0".to_string(),
         "pkg:maven/org.apache.commons/commons-text@1.10.0 [/service/gradle/libs.versions.toml] <- -"
             .to_string(),
-        "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1 [/srv/shop-1.0.war] <- maven:com.acme/shop@1.0"
+        "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1 [/srv/shop-1.0.war] <- pkg:maven/com.acme/shop@1.0"
             .to_string(),
         "pkg:maven/org.yaml/snakeyaml@2.2 [/service/pom.xml] <- -".to_string(),
     ];

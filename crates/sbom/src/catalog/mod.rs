@@ -15,20 +15,20 @@ mod dpkg;
 mod os;
 // Cataloger families register here, one line each.
 mod apk;
-mod rpm;
-mod javascript;
-mod pyjs_common;
-mod python;
 mod binary;
 mod cargo_lock;
-mod gomod;
-mod java;
 mod conan;
 mod dotnet;
 mod elixir;
+mod gomod;
+mod java;
+mod javascript;
 mod lockutil;
 mod php;
 mod pubspec;
+mod pyjs_common;
+mod python;
+mod rpm;
 mod ruby;
 mod swift;
 
@@ -155,9 +155,10 @@ pub fn run(
             .collect();
         let max = interested.iter().map(|c| c.max_size()).max().unwrap_or(0);
         if f.size > max {
+            let names: Vec<&str> = interested.iter().map(|c| c.name()).collect();
             return Err(format!(
                 "larger than the {max}-byte limit of the {} cataloger",
-                interested[0].name()
+                names.join("/")
             ));
         }
         let mut data = Vec::with_capacity(usize::try_from(f.size).unwrap_or(0));
@@ -276,6 +277,25 @@ fn assemble(found: Vec<(Found, Location)>) -> (Option<Distro>, Vec<Package>) {
             }
         }
         p.purl = crate::purl::for_package(p, distro.as_ref());
+    }
+    // Catalogers that find packages inside others (jars in a war) name the
+    // outer one as `maven:group/artifact@version`: replace that with its purl.
+    let by_coordinates: HashMap<String, String> = packages
+        .iter()
+        .filter(|p| p.ecosystem == Ecosystem::Maven)
+        .flat_map(|p| {
+            let short = format!("maven:{}@{}", p.name, p.version);
+            let full = p
+                .namespace
+                .as_ref()
+                .map(|ns| format!("maven:{ns}/{}@{}", p.name, p.version));
+            std::iter::once((short, p.purl.clone())).chain(full.map(|f| (f, p.purl.clone())))
+        })
+        .collect();
+    for p in &mut packages {
+        if let Some(parent) = p.parent.as_ref().and_then(|k| by_coordinates.get(k)) {
+            p.parent = Some(parent.clone());
+        }
     }
     packages.sort_by(|a, b| {
         (a.ecosystem, &a.name, &a.version, &a.purl).cmp(&(
