@@ -65,6 +65,33 @@ fn properties(p: &Package) -> Vec<Value> {
     props
 }
 
+/// The target depends on every top-level package; a package found inside
+/// another (a jar inside a war) is listed under its container instead.
+fn dependencies(sbom: &Sbom, refs: &[String]) -> Value {
+    let by_purl: std::collections::HashMap<&str, &str> = sbom
+        .packages
+        .iter()
+        .zip(refs)
+        .map(|(p, r)| (p.purl.as_str(), r.as_str()))
+        .collect();
+    let mut top = Vec::new();
+    let mut children: std::collections::BTreeMap<&str, Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for (p, r) in sbom.packages.iter().zip(refs) {
+        match p.parent.as_deref().and_then(|parent| by_purl.get(parent)) {
+            Some(parent_ref) if *parent_ref != r.as_str() => {
+                children.entry(parent_ref).or_default().push(r)
+            }
+            _ => top.push(r.as_str()),
+        }
+    }
+    let mut deps = vec![json!({"ref": "target", "dependsOn": top})];
+    for (parent, kids) in children {
+        deps.push(json!({"ref": parent, "dependsOn": kids}));
+    }
+    Value::Array(deps)
+}
+
 /// Writes `sbom` as a CycloneDX 1.6 JSON document.
 #[must_use]
 pub fn to_cyclonedx(sbom: &Sbom, info: &DocumentInfo) -> Value {
@@ -129,6 +156,58 @@ pub fn to_cyclonedx(sbom: &Sbom, info: &DocumentInfo) -> Value {
             "component": root,
         },
         "components": components,
-        "dependencies": [{"ref": "target", "dependsOn": refs}],
+        "dependencies": dependencies(sbom, &refs),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::{Ecosystem, Package};
+
+    fn sbom_with_nested() -> Sbom {
+        let mut war = Package::new(Ecosystem::Maven, "shop", "1.0", "java-archive");
+        war.purl = "pkg:maven/com.acme/shop@1.0".into();
+        let mut jar = Package::new(Ecosystem::Maven, "util", "1.2", "java-archive");
+        jar.purl = "pkg:maven/org.acme/util@1.2".into();
+        jar.parent = Some(war.purl.clone());
+        Sbom {
+            target: "dir:x".into(),
+            kind: "dir".into(),
+            distro: None,
+            image_id: None,
+            image_reference: None,
+            packages: vec![war, jar],
+            skips: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nested_packages_hang_under_their_container() {
+        let info = DocumentInfo {
+            timestamp: "2026-11-28T00:00:00Z".into(),
+            tool_version: "0".into(),
+        };
+        let doc = to_cyclonedx(&sbom_with_nested(), &info);
+        assert_eq!(
+            doc["dependencies"],
+            json!([
+                {"ref": "target", "dependsOn": ["pkg:maven/com.acme/shop@1.0"]},
+                {"ref": "pkg:maven/com.acme/shop@1.0", "dependsOn": ["pkg:maven/org.acme/util@1.2"]},
+            ])
+        );
+        let spdx = crate::format::to_spdx(&sbom_with_nested(), &info);
+        let rels = spdx["relationships"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            rels.contains(&json!({
+                "spdxElementId": "SPDXRef-Package-maven-0",
+                "relationshipType": "CONTAINS",
+                "relatedSpdxElement": "SPDXRef-Package-maven-1",
+            })),
+            "{rels:?}"
+        );
+    }
 }

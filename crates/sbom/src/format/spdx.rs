@@ -83,8 +83,19 @@ pub fn to_spdx(sbom: &Sbom, info: &DocumentInfo) -> Value {
             "relatedSpdxElement": "SPDXRef-OperatingSystem",
         }));
     }
-    for (i, p) in sbom.packages.iter().enumerate() {
-        let id = format!("SPDXRef-Package-{}-{i}", p.ecosystem.purl_type());
+    let ids: Vec<String> = sbom
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("SPDXRef-Package-{}-{i}", p.ecosystem.purl_type()))
+        .collect();
+    let by_purl: std::collections::HashMap<&str, &str> = sbom
+        .packages
+        .iter()
+        .zip(&ids)
+        .map(|(p, id)| (p.purl.as_str(), id.as_str()))
+        .collect();
+    for (p, id) in sbom.packages.iter().zip(&ids) {
         let mut pkg = json!({
             "SPDXID": id,
             "name": p.name,
@@ -112,8 +123,16 @@ pub fn to_spdx(sbom: &Sbom, info: &DocumentInfo) -> Value {
             locations.join(", ")
         ));
         packages.push(pkg);
+        // A package found inside another is contained by it, not directly
+        // by the target.
+        let container = p
+            .parent
+            .as_deref()
+            .and_then(|parent| by_purl.get(parent).copied())
+            .filter(|c| *c != id.as_str())
+            .unwrap_or("SPDXRef-Target");
         relationships.push(json!({
-            "spdxElementId": "SPDXRef-Target",
+            "spdxElementId": container,
             "relationshipType": "CONTAINS",
             "relatedSpdxElement": id,
         }));
