@@ -107,6 +107,10 @@ pub struct Package {
     /// The package this one was found inside (a jar inside a war), by purl.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// The checksum the ecosystem records for this version, as it writes
+    /// it (Go module sums `h1:...` from build info).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 impl Package {
@@ -134,6 +138,7 @@ impl Package {
             supplier: None,
             files: BTreeSet::new(),
             parent: None,
+            checksum: None,
         }
     }
 
@@ -175,6 +180,7 @@ impl Package {
         self.supplier = self.supplier.take().or(other.supplier);
         self.epoch = self.epoch.or(other.epoch);
         self.parent = self.parent.take().or(other.parent);
+        self.checksum = self.checksum.take().or(other.checksum);
     }
 }
 

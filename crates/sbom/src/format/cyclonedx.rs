@@ -62,6 +62,9 @@ fn properties(p: &Package) -> Vec<Value> {
     if let Some(a) = &p.arch {
         props.push(json!({"name": "rampart:arch", "value": a}));
     }
+    if let Some(c) = &p.checksum {
+        props.push(json!({"name": "rampart:checksum", "value": c}));
+    }
     props
 }
 

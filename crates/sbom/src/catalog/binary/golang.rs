@@ -157,6 +157,10 @@ pub(super) fn packages(info: &BuildInfo, cataloger: &str) -> Vec<Package> {
         let kind = f.next().unwrap_or_default();
         let path = f.next().unwrap_or_default();
         let version = f.next().unwrap_or_default();
+        let sum = f
+            .next()
+            .filter(|s| s.starts_with("h1:"))
+            .map(str::to_string);
         if path.is_empty() {
             continue;
         }
@@ -166,7 +170,9 @@ pub(super) fn packages(info: &BuildInfo, cataloger: &str) -> Vec<Package> {
                 if version.is_empty() || version == "(devel)" {
                     continue;
                 }
-                out.push(go_package(path, version, cataloger));
+                let mut p = go_package(path, version, cataloger);
+                p.checksum = sum;
+                out.push(p);
                 last = Some(out.len() - 1);
             }
             "=>" => {
@@ -178,6 +184,7 @@ pub(super) fn packages(info: &BuildInfo, cataloger: &str) -> Vec<Package> {
                 {
                     path.clone_into(&mut p.name);
                     version.clone_into(&mut p.version);
+                    p.checksum = sum;
                 }
                 last = None;
             }
@@ -245,16 +252,23 @@ pub(super) mod tests {
             .map(|i| packages(&i, "t"))
             .unwrap_or_default()
             .iter()
-            .map(|p| format!("{}@{}", p.name, p.version))
+            .map(|p| {
+                format!(
+                    "{}@{} {}",
+                    p.name,
+                    p.version,
+                    p.checksum.as_deref().unwrap_or("-")
+                )
+            })
             .collect();
         assert_eq!(
             got,
             [
-                "example.com@v1.4.0",
-                "github.com/a/b@v1.0.0",
-                "github.com/fork/d@v0.2.1",
-                "github.com/e/f@v3.0.0",
-                "stdlib@go1.22.5",
+                "example.com@v1.4.0 h1:abc=",
+                "github.com/a/b@v1.0.0 h1:x=",
+                "github.com/fork/d@v0.2.1 h1:y=",
+                "github.com/e/f@v3.0.0 -",
+                "stdlib@go1.22.5 -",
             ]
         );
     }
