@@ -157,7 +157,9 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
 
 fn scanner_status(kind: ScannerKind) -> &'static str {
     match kind {
-        ScannerKind::Vuln => "needs the package catalogers and advisory database, not built yet",
+        ScannerKind::Vuln => {
+            "the advisory database and matching are not built yet (`rampart sbom` lists the packages)"
+        }
         ScannerKind::Secret => "secret rules and engine not built yet",
         ScannerKind::Malware => "YARA-X rule pack not built yet",
         ScannerKind::Posture => "policy engine not built yet",
@@ -167,7 +169,7 @@ fn scanner_status(kind: ScannerKind) -> &'static str {
 /// `rampart sbom`.
 pub fn sbom(ctx: &Ctx, a: &SbomArgs) -> Result<u8> {
     let (target, opts) = ctx.target(&a.target)?;
-    let progress = Progress::new("cataloging", ctx.quiet);
+    let progress = Progress::spinner("cataloging", ctx.quiet);
     let opened = rampart_source::open(&target, &opts)
         .with_context(|| format!("opening {}", a.target.target));
     let sbom = opened.and_then(|o| {

@@ -24,6 +24,21 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
+    /// A spinner for work whose size is not known up front.
+    pub fn spinner(what: &str, quiet: bool) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress { bar: None };
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(what.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress { bar: Some(bar) }
+    }
+
     /// Sets how far along the work is.
     pub fn update(&self, done: usize, total: usize) {
         if let Some(b) = &self.bar {

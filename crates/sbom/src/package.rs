@@ -198,7 +198,8 @@ pub struct Distro {
     pub id_like: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_codename: Option<String>,
-    /// True when no package manager database was found (distroless).
+    /// True when the OS has no package manager program (distroless); its
+    /// packages may still be recorded, as Google's distroless images do.
     pub distroless: bool,
 }
 

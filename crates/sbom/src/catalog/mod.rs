@@ -214,7 +214,12 @@ pub fn run(
 
 /// Turns raw findings into the final list: file ownership attached,
 /// duplicates merged, purls computed, sorted.
-fn assemble(found: Vec<(Found, Location)>) -> (Option<Distro>, Vec<Package>) {
+fn assemble(mut found: Vec<(Found, Location)>) -> (Option<Distro>, Vec<Package>) {
+    // Files arrive in the order the parallel walk met them: sort by
+    // evidence location first, so merging (which record's supplier or
+    // license order wins) and ties between release files do not depend on
+    // thread timing. The sort is stable: one file's findings keep their order.
+    found.sort_by(|a, b| a.1.cmp(&b.1));
     let mut distro: Option<(u8, Distro)> = None;
     let mut has_manager = false;
     let mut owns: HashMap<(Ecosystem, String), Vec<String>> = HashMap::new();

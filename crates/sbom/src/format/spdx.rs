@@ -34,7 +34,11 @@ fn declared(p: &Package, extracted: &mut std::collections::BTreeMap<String, Stri
             if let Some(id) = spdx_id(l) {
                 id.to_string()
             } else if is_spdx_expression(l) {
-                format!("({l})")
+                if p.licenses.len() == 1 {
+                    l.clone()
+                } else {
+                    format!("({l})")
+                }
             } else {
                 let r = license_ref(l);
                 extracted.insert(r.clone(), l.clone());
@@ -42,14 +46,7 @@ fn declared(p: &Package, extracted: &mut std::collections::BTreeMap<String, Stri
             }
         })
         .collect();
-    if parts.len() == 1 {
-        parts[0]
-            .trim_start_matches('(')
-            .trim_end_matches(')')
-            .to_string()
-    } else {
-        parts.join(" AND ")
-    }
+    parts.join(" AND ")
 }
 
 /// Writes `sbom` as an SPDX 2.3 JSON document.
@@ -159,4 +156,35 @@ pub fn to_spdx(sbom: &Sbom, info: &DocumentInfo) -> Value {
         );
     }
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::{Ecosystem, Package};
+
+    fn declared_of(licenses: &[&str]) -> (String, Vec<String>) {
+        let mut p = Package::new(Ecosystem::Npm, "x", "1", "t");
+        p.licenses = licenses.iter().map(|s| (*s).to_string()).collect();
+        let mut extracted = std::collections::BTreeMap::new();
+        let d = declared(&p, &mut extracted);
+        (d, extracted.into_keys().collect())
+    }
+
+    #[test]
+    fn declared_licenses_stay_valid_expressions() {
+        assert_eq!(declared_of(&[]).0, "NOASSERTION");
+        assert_eq!(declared_of(&["mit"]).0, "MIT");
+        assert_eq!(
+            declared_of(&["(MIT AND BSD-3-Clause) OR Apache-2.0"]).0,
+            "(MIT AND BSD-3-Clause) OR Apache-2.0"
+        );
+        assert_eq!(
+            declared_of(&["MIT OR Apache-2.0", "ISC"]).0,
+            "(MIT OR Apache-2.0) AND ISC"
+        );
+        let (d, refs) = declared_of(&["Custom EULA", "GPL-2+"]);
+        assert_eq!(d, "LicenseRef-Custom-EULA AND GPL-2.0-or-later");
+        assert_eq!(refs, ["LicenseRef-Custom-EULA"]);
+    }
 }
