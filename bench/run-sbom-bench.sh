@@ -403,9 +403,15 @@ def evidence(rows):
         ev.setdefault(k, (loc, by))
     return ev
 
+MANIFESTS = {"package.json", "METADATA", "PKG-INFO", "RECORD", "status"}
+
 def group_of(path):
-    """A directory to group differences by: up to the package directory."""
+    """What to group differences by: for one-package manifests, the directory
+    up to the package directories; for anything else (a lock file, a binary,
+    an archive), the evidence file itself."""
     parts = [p for p in path.split("/") if p]
+    if parts and parts[-1] not in MANIFESTS and not parts[-1].endswith((".egg-info", ".gemspec")):
+        return path
     if "node_modules" in parts:
         j = len(parts) - 1 - parts[::-1].index("node_modules")
         return "/" + "/".join(parts[: j + 1]) + "/*"
