@@ -1,7 +1,29 @@
 //! Version ordering, exact per ecosystem. An unknown scheme or a version
 //! that does not parse in its scheme is an explicit error, never a guess.
+//!
+//! Each scheme has its own module with a `parse` function and a `Version`
+//! type whose `Ord` is the ecosystem's order (equality is "same
+//! precedence", so `1.0 == 1.0.0` in PEP 440). [`compare`] parses both
+//! sides and orders them. Input is untrusted: versions longer than
+//! [`MAX_VERSION_LEN`] bytes are rejected, numbers of any length compare
+//! by value without being parsed into machine integers, and no input
+//! panics.
 
 use std::cmp::Ordering;
+
+pub mod apk;
+pub mod composer;
+pub mod dpkg;
+pub mod maven;
+pub mod nuget;
+mod num;
+pub mod pep440;
+pub mod rpm;
+pub mod rubygems;
+pub mod semver;
+
+/// The longest version string accepted, in bytes.
+pub const MAX_VERSION_LEN: usize = 256;
 
 /// The version schemes Rampart orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,14 +89,60 @@ pub fn scheme_for_osv_ecosystem(ecosystem: &str) -> Option<Scheme> {
 /// # Errors
 /// [`VersionError::Invalid`] when either version does not parse.
 pub fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, VersionError> {
-    // [schemes: dispatch]
-    Err(VersionError::Invalid {
+    match scheme {
+        Scheme::Dpkg => order(scheme, a, b, dpkg::parse),
+        Scheme::Rpm => order(scheme, a, b, rpm::parse),
+        Scheme::Apk => order(scheme, a, b, apk::parse),
+        Scheme::Pep440 => order(scheme, a, b, pep440::parse),
+        Scheme::Semver => order(scheme, a, b, semver::parse),
+        Scheme::Go => order(scheme, a, b, semver::parse_go),
+        Scheme::Maven => order(scheme, a, b, maven::parse),
+        Scheme::RubyGems => order(scheme, a, b, rubygems::parse),
+        Scheme::NuGet => order(scheme, a, b, nuget::parse),
+        Scheme::Composer => order(scheme, a, b, composer::parse),
+    }
+}
+
+/// Checks that `version` parses in `scheme`.
+///
+/// # Errors
+/// [`VersionError::Invalid`] with the reason when it does not.
+pub fn validate(scheme: Scheme, version: &str) -> Result<(), VersionError> {
+    compare(scheme, version, version).map(|_| ())
+}
+
+/// Whether `version` parses in `scheme`.
+#[must_use]
+pub fn is_valid(scheme: Scheme, version: &str) -> bool {
+    validate(scheme, version).is_ok()
+}
+
+fn checked<V>(
+    scheme: Scheme,
+    version: &str,
+    parse: fn(&str) -> Result<V, String>,
+) -> Result<V, VersionError> {
+    let invalid = |reason: String| VersionError::Invalid {
         scheme,
-        version: if a.is_empty() {
-            b.to_string()
-        } else {
-            a.to_string()
-        },
-        reason: "ordering for this scheme is not implemented yet".to_string(),
-    })
+        version: version.chars().take(MAX_VERSION_LEN).collect(),
+        reason,
+    };
+    if version.len() > MAX_VERSION_LEN {
+        return Err(invalid(format!(
+            "longer than {MAX_VERSION_LEN} bytes ({})",
+            version.len()
+        )));
+    }
+    parse(version).map_err(invalid)
+}
+
+fn order<V: Ord>(
+    scheme: Scheme,
+    a: &str,
+    b: &str,
+    parse: fn(&str) -> Result<V, String>,
+) -> Result<Ordering, VersionError> {
+    let va = checked(scheme, a, parse)?;
+    let vb = checked(scheme, b, parse)?;
+    Ok(va.cmp(&vb))
 }
