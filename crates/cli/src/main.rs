@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod output;
 mod progress;
+mod report;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,8 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Version => commands::version(),
         Command::Completions(a) => commands::completions(a),
         Command::Init(a) => commands::init(a),
+        Command::Rules(args::RulesCommand::Check(a)) => commands::rules_check(a),
+        Command::Rules(args::RulesCommand::List(a)) => commands::rules_list(a),
         other => {
             // Commands that read configuration refuse unknown RAMPART_
             // variables, so a misspelt setting is noticed.
@@ -66,7 +69,10 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 Command::Scan(a) => commands::scan(&ctx, a),
                 Command::Sbom(a) => commands::sbom(&ctx, a),
                 Command::Source(args::SourceCommand::Ls(a)) => commands::source_ls(&ctx, a),
-                Command::Version | Command::Completions(_) | Command::Init(_) => Ok(exit::OK),
+                Command::Version
+                | Command::Completions(_)
+                | Command::Init(_)
+                | Command::Rules(_) => Ok(exit::OK),
             }
         }
     }
