@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use crate::filters::{generic_reject, is_placeholder, shannon_entropy};
-use crate::finding::{Finding, Origin, fingerprint, redact};
+use crate::finding::{Confidence, Finding, Origin, fingerprint, redact};
 use crate::rules::{Rule, RuleSet, Scope};
 
 /// Limits and switches of a scan. `Default` gives the documented defaults.
@@ -40,7 +40,7 @@ impl Default for ScanOptions {
             overlap_bytes: 64 << 10,
             max_file_bytes: 1 << 30,
             file_time_budget: Some(Duration::from_secs(30)),
-            archive_depth: 2,
+            archive_depth: 3,
             archive_max_bytes: 256 << 20,
             archive_max_entries: 20_000,
             binaries: true,
@@ -145,8 +145,7 @@ impl<'r> Engine<'r> {
         };
         let chunk = self.opts.chunk_bytes.max(SNIFF);
         let overlap = self.opts.overlap_bytes.min(chunk / 2);
-        let mut buf: Vec<u8> = Vec::with_capacity(chunk + overlap);
-        buf.extend_from_slice(head);
+        let mut buf: Vec<u8> = head.to_vec();
         let mut abs: u64 = 0;
         let mut lines_before: u64 = 0;
         loop {
@@ -217,10 +216,16 @@ impl<'r> Engine<'r> {
         let n = rules.rules().len();
         let mut positions: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut any = false;
-        for (ac, map) in [(&rules.ci, &rules.ci_rules), (&rules.cs, &rules.cs_rules)] {
-            let Some(ac) = ac else { continue };
+        if let Some(ac) = &rules.keywords {
             for m in ac.find_overlapping_iter(buf) {
-                for &r in &map[m.pattern().as_usize()] {
+                let (exact, triggered) = &rules.keyword_rules[m.pattern().as_usize()];
+                if exact
+                    .as_ref()
+                    .is_some_and(|k| &buf[m.start()..m.end()] != k.as_slice())
+                {
+                    continue;
+                }
+                for &r in triggered {
                     let p = &mut positions[r];
                     if p.last() != Some(&m.start()) && p.len() < 1_000_000 {
                         p.push(m.start());
@@ -235,6 +240,7 @@ impl<'r> Engine<'r> {
         for &r in &rules.always {
             positions[r].push(0);
         }
+        let example_file = is_example_file(path);
         let before = out.len();
         let mut vetoed: Vec<(usize, usize)> = Vec::new();
         for (ri, pos) in positions.iter_mut().enumerate() {
@@ -242,7 +248,7 @@ impl<'r> Engine<'r> {
                 continue;
             }
             let rule = rules.rule(ri);
-            if !rule.applies_to(path) {
+            if !rule.applies_to(path) || (rule.confidence < Confidence::High && example_file) {
                 continue;
             }
             if deadline.is_some_and(|d| Instant::now() > d) {
@@ -370,6 +376,25 @@ impl<'r> Engine<'r> {
     }
 }
 
+/// Files whose name says they hold examples, samples or templates
+/// (`.env.example`, `config.sample.yaml`, `s3-2006-03-01.examples.json`):
+/// only high-confidence rules apply there, as documentation values are
+/// expected.
+fn is_example_file(path: &str) -> bool {
+    let name = path.rsplit(['/', '!']).next().unwrap_or(path);
+    let lower = name.to_ascii_lowercase();
+    [
+        "example",
+        "sample",
+        "template",
+        "mock",
+        "dummy",
+        "placeholder",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 fn budget_reason(budget: Option<Duration>) -> String {
     format!(
         "secret scan stopped: time budget of {}s per file spent (findings so far are reported)",
@@ -433,23 +458,13 @@ fn dedupe(rules: &RuleSet, fresh: &mut Vec<Hit>) {
 /// Reads into `buf` until it holds `want` bytes or the input ends; returns
 /// whether the input ended.
 fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    while buf.len() < want {
-        let start = buf.len();
-        buf.resize(want, 0);
-        match reader.read(&mut buf[start..]) {
-            Ok(0) => {
-                buf.truncate(start);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(start + n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        }
+    if buf.len() >= want {
+        return Ok(false);
     }
-    Ok(false)
+    let missing = (want - buf.len()) as u64;
+    // `read_to_end` grows the buffer without zeroing it first.
+    reader.take(missing).read_to_end(buf)?;
+    Ok(buf.len() < want)
 }
 
 fn count_newlines(b: &[u8]) -> u64 {

@@ -126,7 +126,17 @@ pub fn generic_reject(v: &[u8]) -> bool {
     if matches!(first, b'$' | b'%' | b'@' | b'&' | b'*' | b'!' | b'#' | b'`') {
         return true;
     }
-    if s.contains('(') || s.contains(')') || s.contains("::") || s.contains("->") {
+    // Code: calls, indexing and type annotations (`Optional[str]`), paths
+    // in namespaces, and interpolation (`pre$VAR`, `x${Y}`).
+    if s.contains(['(', ')', '[', ']', '\\']) || s.contains("::") || s.contains("->") {
+        return true;
+    }
+    if v.ends_with(b";") || v.ends_with(b",") {
+        return true;
+    }
+    if v.windows(2)
+        .any(|w| w[0] == b'$' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'_' | b'{' | b'(')))
+    {
         return true;
     }
     if [
@@ -160,20 +170,15 @@ pub fn generic_reject(v: &[u8]) -> bool {
     if FILE_EXT.iter().any(|e| lower.ends_with(e)) {
         return true;
     }
-    // Identifiers and dotted names: letters, `_`, `.`, `-` and no digit,
-    // with few case changes (camelCase, snake_case), unlike random letters.
-    if v.iter()
-        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']'))
+    if looks_like_identifier(v) {
+        return true;
+    }
+    // kebab-case and snake_case names of resources: `app-db-credentials`.
+    if v.iter().any(|b| matches!(b, b'-' | b'_'))
+        && v.iter()
+            .all(|b| b.is_ascii_lowercase() || matches!(b, b'-' | b'_'))
     {
-        let letters: Vec<bool> = v
-            .iter()
-            .filter(|b| b.is_ascii_alphabetic())
-            .map(u8::is_ascii_uppercase)
-            .collect();
-        let switches = letters.windows(2).filter(|w| w[0] != w[1]).count();
-        if switches * 4 <= letters.len() || v.iter().any(|b| matches!(b, b'_' | b'.')) {
-            return true;
-        }
+        return true;
     }
     // Character classes: real secrets mix at least two of lower, upper,
     // digit, symbol.
@@ -184,6 +189,84 @@ pub fn generic_reject(v: &[u8]) -> bool {
         v.iter().any(|b| !b.is_ascii_alphanumeric()),
     ];
     classes.iter().filter(|&&c| c).count() < 2
+}
+
+/// Whether `v` reads as a name in code rather than a random value:
+/// `self.password`, `RESUME_TOKEN_CHANGED`, `postBatchResumeToken`,
+/// `ExclusiveStartTableName`, `constants_1.X`. Split at `_`, `.`, `$`, `-`
+/// and case changes, every word of a name is lowercase, Capitalized or
+/// UPPERCASE and at least three letters long (or a common short word), with
+/// at most two numbers; random strings break into many odd fragments.
+#[must_use]
+pub fn looks_like_identifier(v: &[u8]) -> bool {
+    if v.is_empty()
+        || v[0].is_ascii_digit()
+        || !v
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'$' | b'-'))
+    {
+        return false;
+    }
+    let mut words: Vec<&[u8]> = Vec::new();
+    let mut start = 0;
+    let kind = |b: u8| {
+        if b.is_ascii_digit() {
+            0
+        } else if b.is_ascii_uppercase() {
+            1
+        } else if b.is_ascii_lowercase() {
+            2
+        } else {
+            3
+        }
+    };
+    for i in 1..=v.len() {
+        let cut = i == v.len() || {
+            let (a, b) = (kind(v[i - 1]), kind(v[i]));
+            a == 3
+                || b == 3
+                || (a == 2 && b == 1)
+                || (a == 0) != (b == 0)
+                // "HTTPServer": the last capital starts the next word.
+                || (a == 1 && b == 1 && v.get(i + 1).is_some_and(u8::is_ascii_lowercase))
+        };
+        if cut {
+            let w = &v[start..i];
+            if !w.iter().all(|b| kind(*b) == 3) {
+                words.push(w.strip_prefix(b"_").unwrap_or(w));
+            }
+            start = i;
+        }
+    }
+    let words: Vec<&[u8]> = words
+        .into_iter()
+        .filter(|w| !w.is_empty() && kind(w[0]) != 3)
+        .collect();
+    const SHORT: &[&[u8]] = &[
+        b"in", b"of", b"to", b"id", b"is", b"at", b"by", b"on", b"or", b"as", b"up", b"db", b"io",
+        b"ui", b"ok", b"no", b"do", b"if", b"it", b"my", b"be", b"go", b"an", b"pk", b"ip", b"os",
+        b"js",
+    ];
+    let word_ok = |w: &&[u8]| {
+        let rest = &w[1..];
+        let upper = w.iter().all(u8::is_ascii_uppercase);
+        // Words have vowels; acronyms (HTTP, SQL, MQ) may not.
+        let vowel = w.iter().any(|b| {
+            matches!(
+                b.to_ascii_lowercase(),
+                b'a' | b'e' | b'i' | b'o' | b'u' | b'y'
+            )
+        });
+        (w.len() >= 3 || SHORT.contains(&w.to_ascii_lowercase().as_slice()))
+            && (rest.iter().all(u8::is_ascii_lowercase) || upper)
+            && (vowel || (upper && w.len() <= 4))
+    };
+    let (numbers, letters): (Vec<&[u8]>, Vec<&[u8]>) =
+        words.into_iter().partition(|w| w[0].is_ascii_digit());
+    let odd = letters.iter().filter(|w| !word_ok(w)).count();
+    // One odd word (an acronym such as `MQ`, a one-letter receiver such
+    // as `e.`) is tolerated in a name of three words or more.
+    !letters.is_empty() && numbers.len() <= 2 && (odd == 0 || (odd == 1 && letters.len() >= 3))
 }
 
 #[cfg(test)]
@@ -220,11 +303,37 @@ mod tests {
             "secret_key_base",
             "get_token()",
             "credentials.json",
+            "gmggqcbg-credentials",
+            "Optional[HiddenText]",
+            "geheim$parole",
         ] {
             assert!(generic_reject(g.as_bytes()), "{g}");
         }
         assert!(!generic_reject(b"Tr0ub4dor&3xyz"));
         assert!(generic_reject(b"tokenizerVocabularyName"));
+        for id in [
+            "ExclusiveStartTableName",
+            "constants_1.RESUME_TOKEN_CHANGED",
+            "postBatchResumeToken",
+            "AzureTokenCacheEntry",
+            "HTTPServerToken",
+            "allowPositionInLeadingTrivia",
+            "MQBrokerAccessCredentials",
+            "e.Credentials.AccessKeyId",
+            "NonEmptySensitiveString1600",
+        ] {
+            assert!(looks_like_identifier(id.as_bytes()), "{id}");
+        }
+        for random in [
+            "WNDFGPjmVEpyVqEG",
+            "FAKEikbDeYFEt0Nzfdo39Nd3",
+            "Lear77hdgWZMLxc3",
+            "cithWqnv5tAmxnOF",
+            "FAKEq8Xz3LmN0pR7sT2vW9yB4cD6eG1h",
+            "aB3dE5fG7hJ9kL2m",
+        ] {
+            assert!(!looks_like_identifier(random.as_bytes()), "{random}");
+        }
         assert!(!generic_reject(b"WNDFGPjmVEpyVqEG"));
     }
 }

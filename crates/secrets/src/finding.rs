@@ -102,8 +102,9 @@ pub fn fingerprint(rule_id: &str, secret: &[u8]) -> String {
 pub fn redact(secret: &[u8]) -> String {
     let text = String::from_utf8_lossy(secret);
     if text.starts_with("-----BEGIN") || text.starts_with("---- BEGIN") {
-        let first = text.lines().next().unwrap_or_default();
-        return format!("{first}…(redacted)");
+        let end = text[5..].find("-----").or_else(|| text[5..].find("----"));
+        let label = end.map_or("-----BEGIN", |e| &text[..(5 + e + 5).min(text.len())]);
+        return format!("{}…(redacted)", label.trim_end_matches(' '));
     }
     let chars: Vec<char> = text
         .chars()

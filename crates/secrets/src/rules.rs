@@ -1,7 +1,7 @@
 //! Rules: the YAML schema, the built-in rule files, compilation and the
 //! self-check of every rule against its own examples.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use rampart_model::Severity;
 use regex::bytes::{Regex, RegexBuilder};
@@ -123,12 +123,11 @@ impl Rule {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    /// Lowercase keywords, matched in any case.
-    pub(crate) ci: Option<AhoCorasick>,
-    pub(crate) ci_rules: Vec<Vec<usize>>,
-    /// Keywords with capitals, matched exactly.
-    pub(crate) cs: Option<AhoCorasick>,
-    pub(crate) cs_rules: Vec<Vec<usize>>,
+    /// Every keyword, searched in any case in one pass.
+    pub(crate) keywords: Option<AhoCorasick>,
+    /// Per keyword: the exact spelling to check when it has capitals (such
+    /// keywords match only as written), and the rules it triggers.
+    pub(crate) keyword_rules: Vec<(Option<Vec<u8>>, Vec<usize>)>,
     /// Rules without keywords (path-restricted): always run where they apply.
     pub(crate) always: Vec<usize>,
 }
@@ -170,49 +169,45 @@ impl RuleSet {
             }
             rules.push(compile_rule(d)?);
         }
-        let mut ci_words: Vec<String> = Vec::new();
-        let mut ci_rules: Vec<Vec<usize>> = Vec::new();
-        let mut cs_words: Vec<String> = Vec::new();
-        let mut cs_rules: Vec<Vec<usize>> = Vec::new();
+        let mut words: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<(Option<Vec<u8>>, Vec<usize>)> = Vec::new();
         let mut always = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             if r.keywords.is_empty() {
                 always.push(i);
             }
             for k in &r.keywords {
-                let (words, map) = if k.chars().any(|c| c.is_ascii_uppercase()) {
-                    (&mut cs_words, &mut cs_rules)
-                } else {
-                    (&mut ci_words, &mut ci_rules)
-                };
                 match words.iter().position(|w| w == k) {
-                    Some(p) => map[p].push(i),
+                    Some(p) => keyword_rules[p].1.push(i),
                     None => {
                         words.push(k.clone());
-                        map.push(vec![i]);
+                        let exact = k
+                            .bytes()
+                            .any(|b| b.is_ascii_uppercase())
+                            .then(|| k.as_bytes().to_vec());
+                        keyword_rules.push((exact, vec![i]));
                     }
                 }
             }
         }
-        let build = |words: &[String], ci: bool| -> Result<Option<AhoCorasick>> {
-            if words.is_empty() {
-                return Ok(None);
-            }
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(ci)
-                .match_kind(MatchKind::Standard)
-                .build(words)
-                .map(Some)
-                .map_err(|e| SecretsError::Rule {
-                    id: "(keywords)".to_string(),
-                    message: e.to_string(),
-                })
+        let keywords = if words.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&words)
+                    .map_err(|e| SecretsError::Rule {
+                        id: "(keywords)".to_string(),
+                        message: e.to_string(),
+                    })?,
+            )
         };
         Ok(RuleSet {
-            ci: build(&ci_words, true)?,
-            ci_rules,
-            cs: build(&cs_words, false)?,
-            cs_rules,
+            keywords,
+            keyword_rules,
             always,
             rules,
         })
@@ -360,7 +355,7 @@ fn compile_rule(d: RuleDef) -> Result<Rule> {
     }
     let example_path = match d.example_path {
         Some(p) => format!("/{}", p.trim_start_matches('/')),
-        None => "/example.txt".to_string(),
+        None => "/app/settings.txt".to_string(),
     };
     Ok(Rule {
         regex,
