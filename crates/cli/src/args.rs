@@ -114,20 +114,50 @@ pub enum Command {
     Version,
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// List and check the built-in detection rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// Report formats of `rampart scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Aligned text for people.
+    Table,
+    /// Rampart's JSON document (see docs/formats/json.md).
+    Json,
+    /// SARIF 2.1.0, for code scanning dashboards (see docs/formats/sarif.md).
+    Sarif,
+    /// JUnit XML, for CI test reports (see docs/formats/junit.md).
+    Junit,
 }
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
+    /// Output format. Default: `output.format` from the configuration, else table.
+    #[arg(short, long, value_enum, env = "RAMPART_FORMAT")]
+    pub format: Option<ScanFormat>,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Scanners to run (comma-separated); default: all.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub scanners: Vec<ScannerKind>,
     /// Exit with code 1 when a finding at or above this severity is reported.
     #[arg(long, env = "RAMPART_FAIL_ON", value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Secret findings to suppress: fingerprints, rule:ID or path:GLOB lines
+    /// (repeatable). A directory target's own .rampartignore is read too.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Vec<PathBuf>,
+    /// Seconds the secret scanner may spend on one file (0: no limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub file_time_budget: u64,
+    /// Do not scan the printable strings of binary files for secrets.
+    #[arg(long)]
+    pub no_binaries: bool,
 }
 
 /// SBOM formats.
@@ -190,4 +220,36 @@ pub struct CompletionsArgs {
     /// The shell to write completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Kinds of detection rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuleKind {
+    /// Secret detection rules.
+    Secret,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Compile every rule and assert its examples and negative examples.
+    Check(RulesCheckArgs),
+    /// List the rules: id, severity, confidence and name.
+    List(RulesListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    /// Which rules to check (default: all kinds).
+    #[arg(long, value_enum)]
+    pub kind: Option<RuleKind>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesListArgs {
+    /// Which rules to list (default: all kinds).
+    #[arg(long, value_enum)]
+    pub kind: Option<RuleKind>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: Format,
 }

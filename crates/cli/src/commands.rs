@@ -11,13 +11,14 @@ use rampart_source::registry::{Credentials, RegistryOptions};
 use rampart_source::{OpenOptions, Opened, Target};
 
 use crate::args::{
-    CompletionsArgs, Format, GlobalArgs, InitArgs, LsArgs, OutputArgs, SbomArgs, SbomFormat,
-    ScanArgs, TargetArgs,
+    CompletionsArgs, Format, GlobalArgs, InitArgs, LsArgs, OutputArgs, RulesCheckArgs,
+    RulesListArgs, SbomArgs, SbomFormat, ScanArgs, ScanFormat, TargetArgs,
 };
 use crate::config::{Config, TEMPLATE};
 use crate::exit;
 use crate::output;
 use crate::progress::Progress;
+use crate::report;
 
 /// What every target-reading command needs.
 pub struct Ctx {
@@ -130,7 +131,8 @@ fn check_target(ctx: &Ctx, t: &TargetArgs) -> Result<()> {
     Ok(())
 }
 
-/// `rampart scan`.
+/// `rampart scan`: runs the requested scanners that exist (today: secret)
+/// and names those that do not.
 pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     let requested: Vec<ScannerKind> = if a.scanners.is_empty() {
         ctx.cfg
@@ -141,26 +143,125 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     } else {
         a.scanners.clone()
     };
-    let _fail_on = a.fail_on.or(ctx.cfg.scan.fail_on);
-    let _format = ctx.format(&a.output);
-    check_target(ctx, &a.target)?;
-    let unavailable: Vec<String> = requested
+    let fail_on = a.fail_on.or(ctx.cfg.scan.fail_on);
+    let format = a.format.unwrap_or(match ctx.cfg.output.format {
+        Some(Format::Json) => ScanFormat::Json,
+        Some(Format::Table) | None => ScanFormat::Table,
+    });
+    let unavailable: Vec<(ScannerKind, &'static str)> = requested
         .iter()
-        .map(|k| format!("{k} ({})", scanner_status(*k)))
+        .filter(|k| **k != ScannerKind::Secret)
+        .map(|k| (*k, scanner_status(*k)))
         .collect();
-    bail!(
-        "the target was opened (images: every layer read and verified), but no requested scanner \
-         is available in this build: {}",
-        unavailable.join("; ")
-    )
+    if !requested.contains(&ScannerKind::Secret) {
+        check_target(ctx, &a.target)?;
+        let names: Vec<String> = unavailable
+            .iter()
+            .map(|(k, why)| format!("{k} ({why})"))
+            .collect();
+        bail!(
+            "the target was opened (images: every layer read and verified), but no requested \
+             scanner is available in this build: {}",
+            names.join("; ")
+        )
+    }
+    if !ctx.quiet {
+        for (k, why) in &unavailable {
+            warn_line(&format!("warning: scanner {k} is not available: {why}"));
+        }
+    }
+    let (target, opts) = ctx.target(&a.target)?;
+    let opened = rampart_source::open(&target, &opts)
+        .with_context(|| format!("opening {}", a.target.target))?;
+    let rules = rampart_secrets::RuleSet::builtin().context("loading the built-in secret rules")?;
+    let mut ignore = rampart_secrets::IgnoreList::default();
+    if let Opened::Tree { root, .. } = &opened {
+        let own = root.join(rampart_secrets::IGNORE_FILE_NAME);
+        if own.is_file() {
+            ignore.extend(rampart_secrets::IgnoreList::load(&own)?);
+        }
+    }
+    for f in &a.ignore_file {
+        ignore.extend(rampart_secrets::IgnoreList::load(f)?);
+    }
+    let scan_opts = rampart_secrets::ScanOptions {
+        file_time_budget: (a.file_time_budget > 0).then(|| Duration::from_secs(a.file_time_budget)),
+        binaries: !a.no_binaries,
+        ..rampart_secrets::ScanOptions::default()
+    };
+    let engine = rampart_secrets::Engine::new(&rules, scan_opts);
+    let progress = Progress::new("scanning for secrets", ctx.quiet);
+    let result = rampart_secrets::scan_target(&engine, &opened, &ignore)
+        .with_context(|| format!("scanning {}", a.target.target));
+    progress.finish();
+    let result = result?;
+    let report = report::Report {
+        target: &a.target.target,
+        kind: target.kind(),
+        secrets: &result,
+        rules: &rules,
+        unavailable: &unavailable,
+        fail_on,
+    };
+    let out = a.output.as_deref();
+    match format {
+        ScanFormat::Table => output::emit(out, &report::table(&report))?,
+        ScanFormat::Json => output::emit_json(out, &report::json(&report))?,
+        ScanFormat::Sarif => output::emit_json(out, &report::sarif(&report))?,
+        ScanFormat::Junit => output::emit(out, &report::junit(&report))?,
+    }
+    let failing = fail_on.is_some_and(|t| result.findings.iter().any(|f| f.severity >= t));
+    Ok(if failing { exit::FINDINGS } else { exit::OK })
+}
+
+#[allow(clippy::print_stderr)]
+fn warn_line(text: &str) {
+    eprintln!("{text}");
+}
+
+/// `rampart rules check`.
+pub fn rules_check(a: &RulesCheckArgs) -> Result<u8> {
+    let _ = a.kind; // one kind today: secret
+    let rules = rampart_secrets::RuleSet::builtin().context("compiling the secret rules")?;
+    let failures = rules.check();
+    let mut text = String::new();
+    for f in &failures {
+        text.push_str(&format!("FAIL {}: {}\n", f.rule_id, f.message));
+    }
+    let examples: usize = rules
+        .rules()
+        .iter()
+        .map(|r| r.examples.len() + r.negative_examples.len())
+        .sum();
+    text.push_str(&format!(
+        "secret rules: {} checked, {} examples asserted, {} failures\n",
+        rules.rules().len(),
+        examples,
+        failures.len()
+    ));
+    output::emit(None, &text)?;
+    if failures.is_empty() {
+        Ok(exit::OK)
+    } else {
+        bail!("{} rule check failures", failures.len())
+    }
+}
+
+/// `rampart rules list`.
+pub fn rules_list(a: &RulesListArgs) -> Result<u8> {
+    let _ = a.kind;
+    let rules = rampart_secrets::RuleSet::builtin().context("compiling the secret rules")?;
+    match a.format {
+        Format::Table => output::emit(None, &report::rules_table(&rules))?,
+        Format::Json => output::emit_json(None, &report::rules_json(&rules))?,
+    }
+    Ok(exit::OK)
 }
 
 fn scanner_status(kind: ScannerKind) -> &'static str {
     match kind {
-        ScannerKind::Vuln => {
-            "the advisory database and matching are not built yet (`rampart sbom` lists the packages)"
-        }
-        ScannerKind::Secret => "secret rules and engine not built yet",
+        ScannerKind::Vuln => "available",
+        ScannerKind::Secret => "available",
         ScannerKind::Malware => "YARA-X rule pack not built yet",
         ScannerKind::Posture => "policy engine not built yet",
     }
@@ -211,7 +312,7 @@ fn document_time() -> u64 {
 #[allow(clippy::unnecessary_wraps)]
 pub fn version() -> Result<u8> {
     let text = format!(
-        "rampart {}\ntargets: {}\nscanners available: none yet\n",
+        "rampart {}\ntargets: {}\nscanners available: secret\n",
         env!("CARGO_PKG_VERSION"),
         rampart_source::TARGET_KINDS.join(", ")
     );

@@ -9,6 +9,7 @@ mod config;
 mod db;
 mod output;
 mod progress;
+mod report;
 
 use std::process::ExitCode;
 
@@ -61,6 +62,8 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             config::check_env(std::env::vars())?;
             db::run(c, cli.global.quiet)
         }
+        Command::Rules(args::RulesCommand::Check(a)) => commands::rules_check(a),
+        Command::Rules(args::RulesCommand::List(a)) => commands::rules_list(a),
         other => {
             // Commands that read configuration refuse unknown RAMPART_
             // variables, so a misspelt setting is noticed.
@@ -71,9 +74,11 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 Command::Scan(a) => commands::scan(&ctx, a),
                 Command::Sbom(a) => commands::sbom(&ctx, a),
                 Command::Source(args::SourceCommand::Ls(a)) => commands::source_ls(&ctx, a),
-                Command::Version | Command::Completions(_) | Command::Init(_) | Command::Db(_) => {
-                    Ok(exit::OK)
-                }
+                Command::Version
+                | Command::Completions(_)
+                | Command::Init(_)
+                | Command::Db(_)
+                | Command::Rules(_) => Ok(exit::OK),
             }
         }
     }

@@ -7,6 +7,7 @@
 mod common;
 mod registry;
 mod sbom;
+mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -177,11 +178,11 @@ fn exit_codes_are_as_documented() {
         "scan",
         &format!("dir:{}", tmp.path().display()),
         "--scanners",
-        "secret,vuln",
+        "malware,vuln",
     ]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("secret (") && err.contains("vuln ("), "{err}");
+    assert!(err.contains("malware (") && err.contains("vuln ("), "{err}");
     // A hostile image is refused with a clear error, exit 2.
     let mut fx = common::sample();
     fx.layers[0].blob.truncate(40);

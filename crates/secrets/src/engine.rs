@@ -1,0 +1,518 @@
+//! The engine: keyword prefilter, regular expressions where a keyword hit,
+//! filters, and chunked reading of large files.
+
+use std::io::Read;
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use crate::filters::{generic_reject, is_placeholder, shannon_entropy};
+use crate::finding::{Confidence, Finding, Origin, fingerprint, redact};
+use crate::rules::{Rule, RuleSet, Scope};
+
+/// Limits and switches of a scan. `Default` gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Bytes read and scanned at a time; larger files are scanned in chunks.
+    pub chunk_bytes: usize,
+    /// Bytes shared by consecutive chunks, so a secret across a chunk
+    /// boundary is still seen whole (must exceed the longest secret).
+    pub overlap_bytes: usize,
+    /// Files larger than this are skipped.
+    pub max_file_bytes: u64,
+    /// Time one file (with its archive members) may take.
+    pub file_time_budget: Option<Duration>,
+    /// How many archives deep to look (1: members of an archive, but not
+    /// archives inside it).
+    pub archive_depth: usize,
+    /// Largest archive (compressed) read, and most bytes decompressed from
+    /// one top-level file.
+    pub archive_max_bytes: u64,
+    /// Most members read from one top-level file.
+    pub archive_max_entries: usize,
+    /// Scan the printable strings of binary files.
+    pub binaries: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            chunk_bytes: 8 << 20,
+            overlap_bytes: 64 << 10,
+            max_file_bytes: 1 << 30,
+            file_time_budget: Some(Duration::from_secs(30)),
+            archive_depth: 3,
+            archive_max_bytes: 256 << 20,
+            archive_max_entries: 20_000,
+            binaries: true,
+        }
+    }
+}
+
+/// Lines longer than this are searched in windows around each keyword.
+const MAX_LINE: usize = 4096;
+const WINDOW_BEFORE: usize = 1024;
+const WINDOW_AFTER: usize = 3072;
+/// Bytes looked at to tell text from binary.
+pub(crate) const SNIFF: usize = 8192;
+/// Inline comment that suppresses findings on its line.
+const ALLOW_MARK: &[u8] = b"rampart:allow";
+
+/// A rule set ready to scan, with its options.
+#[derive(Debug)]
+pub struct Engine<'r> {
+    rules: &'r RuleSet,
+    pub(crate) opts: ScanOptions,
+}
+
+/// A match inside one buffer, before it becomes a finding.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    rule: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Stopped early: the file's time budget ran out.
+#[derive(Debug)]
+pub(crate) struct TimedOut;
+
+impl<'r> Engine<'r> {
+    #[must_use]
+    pub fn new(rules: &'r RuleSet, opts: ScanOptions) -> Self {
+        Engine { rules, opts }
+    }
+
+    #[must_use]
+    pub fn rules(&self) -> &'r RuleSet {
+        self.rules
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.opts.file_time_budget.map(|d| Instant::now() + d)
+    }
+
+    /// Scans bytes held in memory as the content of a file at `path`
+    /// (archives included). Used by `rules check`, the tests and the fuzzer.
+    #[must_use]
+    pub fn scan_bytes(&self, path: &str, data: &[u8]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let _ = self.scan_file(path, &mut std::io::Cursor::new(data), &mut |f| out.push(f));
+        out
+    }
+
+    /// Scans one file's content: archives are opened (bounded), binaries
+    /// reduced to their printable strings, text scanned in chunks.
+    ///
+    /// # Errors
+    /// A reason to record as a skip: unreadable content, a limit reached, the
+    /// time budget spent. Findings made before the error were emitted.
+    pub fn scan_file(
+        &self,
+        path: &str,
+        reader: &mut dyn Read,
+        emit: &mut dyn FnMut(Finding),
+    ) -> Result<(), String> {
+        let mut budget = crate::archive::Budget {
+            bytes: self.opts.archive_max_bytes,
+            entries: self.opts.archive_max_entries,
+            deadline: self.deadline(),
+        };
+        crate::archive::scan_any(self, path, reader, 0, &mut budget, emit)
+    }
+
+    /// Scans a text or binary stream (no archive handling) whose first bytes
+    /// are `head`.
+    pub(crate) fn scan_stream(
+        &self,
+        path: &str,
+        head: &[u8],
+        reader: &mut dyn Read,
+        deadline: Option<Instant>,
+        emit: &mut dyn FnMut(Finding),
+    ) -> Result<(), String> {
+        let sniff = &head[..head.len().min(SNIFF)];
+        if sniff.starts_with(&[0xFF, 0xFE]) || sniff.starts_with(&[0xFE, 0xFF]) {
+            return self.scan_utf16(path, head, reader, deadline, emit);
+        }
+        let binary = sniff.contains(&0);
+        if binary && !self.opts.binaries {
+            return Ok(());
+        }
+        let origin = if binary {
+            Origin::BinaryStrings
+        } else {
+            Origin::File
+        };
+        let chunk = self.opts.chunk_bytes.max(SNIFF);
+        let overlap = self.opts.overlap_bytes.min(chunk / 2);
+        let mut buf: Vec<u8> = head.to_vec();
+        let mut abs: u64 = 0;
+        let mut lines_before: u64 = 0;
+        loop {
+            let eof = fill(reader, &mut buf, chunk + overlap).map_err(|e| format!("read: {e}"))?;
+            if binary {
+                printable_strings(&mut buf);
+            }
+            let accept_end = if eof { buf.len() } else { buf.len() - overlap };
+            let mut hits = Vec::new();
+            let done = self.scan_chunk(path, &buf, 0..accept_end, deadline, &mut hits);
+            self.emit_hits(path, &buf, &hits, abs, lines_before, origin, emit);
+            if done.is_err() {
+                return Err(budget_reason(self.opts.file_time_budget));
+            }
+            if eof {
+                return Ok(());
+            }
+            let keep_from = buf.len() - overlap;
+            lines_before += count_newlines(&buf[..keep_from]);
+            abs += keep_from as u64;
+            buf.drain(..keep_from);
+        }
+    }
+
+    fn scan_utf16(
+        &self,
+        path: &str,
+        head: &[u8],
+        reader: &mut dyn Read,
+        deadline: Option<Instant>,
+        emit: &mut dyn FnMut(Finding),
+    ) -> Result<(), String> {
+        let limit = self.opts.chunk_bytes.saturating_mul(8) as u64;
+        let mut raw = head.to_vec();
+        reader
+            .take(limit)
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("read: {e}"))?;
+        let le = raw.starts_with(&[0xFF, 0xFE]);
+        let units: Vec<u16> = raw[2..]
+            .chunks_exact(2)
+            .map(|c| {
+                if le {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    u16::from_be_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        let text = String::from_utf16_lossy(&units);
+        let mut hits = Vec::new();
+        let done = self.scan_chunk(path, text.as_bytes(), 0..text.len(), deadline, &mut hits);
+        // Offsets are in the UTF-8 transcoding; lines and columns are exact.
+        self.emit_hits(path, text.as_bytes(), &hits, 0, 0, Origin::File, emit);
+        done.map_err(|_| budget_reason(self.opts.file_time_budget))
+    }
+
+    /// Finds the rules' matches in `buf` whose secret starts in `accept`.
+    fn scan_chunk(
+        &self,
+        path: &str,
+        buf: &[u8],
+        accept: Range<usize>,
+        deadline: Option<Instant>,
+        out: &mut Vec<Hit>,
+    ) -> Result<(), TimedOut> {
+        let rules = self.rules;
+        let n = rules.rules().len();
+        let mut positions: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut any = false;
+        if let Some(ac) = &rules.keywords {
+            for m in ac.find_overlapping_iter(buf) {
+                let (exact, triggered) = &rules.keyword_rules[m.pattern().as_usize()];
+                if exact
+                    .as_ref()
+                    .is_some_and(|k| &buf[m.start()..m.end()] != k.as_slice())
+                {
+                    continue;
+                }
+                for &r in triggered {
+                    let p = &mut positions[r];
+                    if p.last() != Some(&m.start()) && p.len() < 1_000_000 {
+                        p.push(m.start());
+                        any = true;
+                    }
+                }
+            }
+        }
+        if !any && rules.always.is_empty() {
+            return Ok(());
+        }
+        for &r in &rules.always {
+            positions[r].push(0);
+        }
+        let example_file = is_example_file(path);
+        let before = out.len();
+        let mut vetoed: Vec<(usize, usize)> = Vec::new();
+        for (ri, pos) in positions.iter_mut().enumerate() {
+            if pos.is_empty() {
+                continue;
+            }
+            let rule = rules.rule(ri);
+            if !rule.applies_to(path) || (rule.confidence < Confidence::High && example_file) {
+                continue;
+            }
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                return Err(TimedOut);
+            }
+            if rule.scope == Scope::File || rule.keywords.is_empty() {
+                if rule.context.as_ref().is_some_and(|c| !c.is_match(buf)) {
+                    continue;
+                }
+                self.match_in(rule, ri, buf, 0, &accept, out, &mut vetoed);
+                continue;
+            }
+            pos.sort_unstable();
+            let mut covered = 0usize;
+            for &p in pos.iter() {
+                if p < covered {
+                    continue;
+                }
+                let ls = memchr::memrchr(b'\n', &buf[..p]).map_or(0, |i| i + 1);
+                let le = memchr::memchr(b'\n', &buf[p..]).map_or(buf.len(), |i| p + i);
+                let (ws, we) = if le - ls > MAX_LINE {
+                    (
+                        p.saturating_sub(WINDOW_BEFORE).max(ls).max(covered),
+                        (p + WINDOW_AFTER).min(le),
+                    )
+                } else {
+                    (ls, le)
+                };
+                covered = we;
+                self.match_in(rule, ri, &buf[ws..we], ws, &accept, out, &mut vetoed);
+            }
+        }
+        let mut fresh = out.split_off(before);
+        // A value a specific rule recognised and rejected (bad checksum,
+        // documented example) is not reported by a generic rule either.
+        if !vetoed.is_empty() {
+            fresh.retain(|h| {
+                !rules.rule(h.rule).generic
+                    || !vetoed.iter().any(|&(s, e)| h.start < e && s < h.end)
+            });
+        }
+        dedupe(rules, &mut fresh);
+        out.extend(fresh);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn match_in(
+        &self,
+        rule: &Rule,
+        ri: usize,
+        hay: &[u8],
+        base: usize,
+        accept: &Range<usize>,
+        out: &mut Vec<Hit>,
+        vetoed: &mut Vec<(usize, usize)>,
+    ) {
+        for caps in rule.regex.captures_iter(hay) {
+            let Some(m) = (1..caps.len()).find_map(|i| caps.get(i)) else {
+                continue;
+            };
+            let (start, end) = (base + m.start(), base + m.end());
+            if !accept.contains(&start) {
+                continue;
+            }
+            if keep(rule, m.as_bytes()) {
+                out.push(Hit {
+                    rule: ri,
+                    start,
+                    end,
+                });
+            } else if !rule.generic {
+                vetoed.push((start, end));
+            }
+        }
+    }
+
+    /// Turns hits into findings: redaction, fingerprint, position, inline
+    /// allow comments. The secret bytes go no further than this.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_hits(
+        &self,
+        path: &str,
+        buf: &[u8],
+        hits: &[Hit],
+        abs: u64,
+        lines_before: u64,
+        origin: Origin,
+        emit: &mut dyn FnMut(Finding),
+    ) {
+        let mut sorted: Vec<Hit> = hits.to_vec();
+        sorted.sort_by_key(|h| (h.start, h.end, h.rule));
+        let mut line = lines_before + 1;
+        let mut counted_to = 0usize;
+        for h in sorted {
+            line += count_newlines(&buf[counted_to..h.start]);
+            counted_to = h.start;
+            let ls = memchr::memrchr(b'\n', &buf[..h.start]).map_or(0, |i| i + 1);
+            let le = memchr::memchr(b'\n', &buf[h.start..]).map_or(buf.len(), |i| h.start + i);
+            if memchr::memmem::find(&buf[ls..le], ALLOW_MARK).is_some() {
+                continue;
+            }
+            let rule = self.rules.rule(h.rule);
+            let secret = &buf[h.start..h.end];
+            let column = 1 + buf[ls..h.start]
+                .iter()
+                .filter(|&&b| (b & 0xC0) != 0x80)
+                .count() as u64;
+            let text = origin != Origin::BinaryStrings;
+            emit(Finding {
+                rule_id: rule.id.clone(),
+                rule_name: rule.name.clone(),
+                severity: rule.severity,
+                confidence: rule.confidence,
+                path: path.to_string(),
+                line: text.then_some(line),
+                column: text.then_some(column),
+                offset: abs + h.start as u64,
+                layer: None,
+                origin,
+                redacted: redact(secret),
+                fingerprint: fingerprint(&rule.id, secret),
+            });
+        }
+    }
+}
+
+/// Files whose name says they hold examples, samples or templates
+/// (`.env.example`, `config.sample.yaml`, `s3-2006-03-01.examples.json`):
+/// only high-confidence rules apply there, as documentation values are
+/// expected.
+fn is_example_file(path: &str) -> bool {
+    let name = path.rsplit(['/', '!']).next().unwrap_or(path);
+    let lower = name.to_ascii_lowercase();
+    [
+        "example",
+        "sample",
+        "template",
+        "mock",
+        "dummy",
+        "placeholder",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+fn budget_reason(budget: Option<Duration>) -> String {
+    format!(
+        "secret scan stopped: time budget of {}s per file spent (findings so far are reported)",
+        budget.map_or(0, |d| d.as_secs())
+    )
+}
+
+/// Whether a matched value survives the filters.
+fn keep(rule: &Rule, secret: &[u8]) -> bool {
+    if secret.is_empty() || is_placeholder(secret) {
+        return false;
+    }
+    if rule.generic && generic_reject(secret) {
+        return false;
+    }
+    if let Some(min) = rule.min_entropy
+        && shannon_entropy(secret) < min
+    {
+        return false;
+    }
+    rule.checksum.is_none_or(|c| c.verify(secret))
+}
+
+/// Resolves overlapping hits found since `before`: where a specific rule
+/// and a generic one match overlapping text, the specific one stays; the
+/// same span found twice is kept once.
+fn dedupe(rules: &RuleSet, fresh: &mut Vec<Hit>) {
+    if fresh.len() < 2 {
+        return;
+    }
+    fresh.sort_by_key(|h| (h.start, h.end, h.rule));
+    let overlaps = |a: &Hit, b: &Hit| a.start < b.end && b.start < a.end;
+    let mut keep = vec![true; fresh.len()];
+    for i in 0..fresh.len() {
+        for j in (i + 1)..fresh.len() {
+            if fresh[j].start >= fresh[i].end {
+                break;
+            }
+            if !overlaps(&fresh[i], &fresh[j]) {
+                continue;
+            }
+            let (ri, rj) = (rules.rule(fresh[i].rule), rules.rule(fresh[j].rule));
+            let same = fresh[i].start == fresh[j].start && fresh[i].end == fresh[j].end;
+            if ri.generic && !rj.generic {
+                keep[i] = false;
+            } else if rj.generic && !ri.generic {
+                keep[j] = false;
+            } else if same {
+                if rj.confidence > ri.confidence {
+                    keep[i] = false;
+                } else {
+                    keep[j] = false;
+                }
+            }
+        }
+    }
+    let mut k = keep.into_iter();
+    fresh.retain(|_| k.next().unwrap_or(true));
+}
+
+/// Reads into `buf` until it holds `want` bytes or the input ends; returns
+/// whether the input ended.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    if buf.len() >= want {
+        return Ok(false);
+    }
+    let missing = (want - buf.len()) as u64;
+    // `read_to_end` grows the buffer without zeroing it first.
+    reader.take(missing).read_to_end(buf)?;
+    Ok(buf.len() < want)
+}
+
+fn count_newlines(b: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', b).count() as u64
+}
+
+/// Keeps runs of at least 6 printable ASCII characters and turns every
+/// other byte into a newline, so offsets stay those of the file.
+fn printable_strings(buf: &mut [u8]) {
+    const MIN_RUN: usize = 6;
+    let printable = |b: u8| (0x20..0x7f).contains(&b) || b == b'\t';
+    let mut run_start = 0;
+    let mut i = 0;
+    while i <= buf.len() {
+        let p = i < buf.len() && printable(buf[i]);
+        if !p {
+            if i - run_start < MIN_RUN {
+                for b in &mut buf[run_start..i] {
+                    *b = b'\n';
+                }
+            }
+            if i < buf.len() {
+                buf[i] = b'\n';
+            }
+            run_start = i + 1;
+        }
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_strings_keep_offsets() {
+        let mut b = b"\x00\x01abc\x00long-enough-string\x7f".to_vec();
+        printable_strings(&mut b);
+        assert_eq!(&b[..], b"\n\n\n\n\n\nlong-enough-string\n");
+    }
+
+    #[test]
+    fn fill_reads_until_full_or_eof() {
+        let mut r = std::io::Cursor::new(vec![1u8; 10]);
+        let mut buf = Vec::new();
+        assert!(!fill(&mut r, &mut buf, 4).unwrap_or(true));
+        assert_eq!(buf.len(), 4);
+        assert!(fill(&mut r, &mut buf, 100).unwrap_or(false));
+        assert_eq!(buf.len(), 10);
+    }
+}
