@@ -316,11 +316,11 @@ def key(typ, ns, name, version, subpath=""):
     typ = typ.lower()
     if typ == "golang":
         # syft writes github.com/aws/aws-sdk-go-v2/config as ...aws-sdk-go-v2#config, and
-        # the Go toolchain as stdlib@1.22.5 where the others write go1.22.5
+        # the Go toolchain as stdlib@1.22.5 where rampart writes go1.22.5 and trivy v1.22.5
         if subpath:
             name = f"{name}/{subpath}"
         if not ns and name == "stdlib":
-            version = version.removeprefix("go")
+            version = version.removeprefix("go").removeprefix("v")
     if typ in ("deb", "rpm", "apk"):
         full = name.lower()
         version = re.sub(r"^[0-9]+:", "", version)  # the epoch: trivy moves it to a qualifier
@@ -338,22 +338,31 @@ TRIVY_TYPES = {"debian": "deb", "ubuntu": "deb", "alpine": "apk", "python-pkg": 
                "gomod": "golang", "jar": "maven", "pom": "maven", "cargo": "cargo",
                "rustbinary": "cargo", "gemspec": "gem", "bundler": "gem"}
 
-def load(tool, path):
-    """[(key, evidence path, finder)] of one SBOM."""
+def abs_path(p):
+    return p if not p or p.startswith("/") else "/" + p
+
+PATHS = {}  # (input, tool) -> key -> every evidence path
+
+def load(tool, path, paths):
+    """[(key, first evidence path, finder)] of one SBOM; fills paths (key -> all paths)."""
     d = json.load(open(path))
     rows = []
+
+    def add(k, locs, by):
+        locs = [abs_path(x) for x in locs if x]
+        rows.append((k, locs[0] if locs else "", by))
+        paths.setdefault(k, set()).update(locs)
+
     if tool == "rampart":
         for p in d["packages"]:
             pu = parse_purl(p.get("purl") or "")
             k = key(*pu) if pu else key(p["ecosystem"], p.get("namespace") or "", p["name"], p["version"])
-            loc = (p.get("locations") or [{}])[0].get("path", "")
-            rows.append((k, loc, p.get("cataloger", "")))
+            add(k, [x.get("path", "") for x in p.get("locations") or []], p.get("cataloger", ""))
     elif tool == "syft":
         for a in d["artifacts"]:
             pu = parse_purl(a.get("purl") or "")
             k = key(*pu) if pu else key(a["type"], "", a["name"], a["version"])
-            loc = (a.get("locations") or [{}])[0].get("path", "")
-            rows.append((k, loc, a.get("foundBy", "")))
+            add(k, [x.get("path", "") for x in a.get("locations") or []], a.get("foundBy", ""))
     else:  # trivy JSON
         for r in d.get("Results") or []:
             for p in r.get("Packages") or []:
@@ -362,15 +371,13 @@ def load(tool, path):
                     k = key(*pu)
                 else:
                     k = key(TRIVY_TYPES.get(r.get("Type", ""), r.get("Type", "")), "", p.get("Name", ""), p.get("Version", ""))
-                loc = p.get("FilePath") or r.get("Target", "")
-                if loc and not loc.startswith("/"):
-                    loc = "/" + loc
-                rows.append((k, loc, r.get("Type", "") + (" dev" if p.get("Dev") else "")))
+                add(k, [p.get("FilePath") or r.get("Target", "")],
+                    r.get("Type", "") + (" dev" if p.get("Dev") else ""))
     return rows
 
 outputs = [l.rstrip("\n").split("\t") for l in open(os.path.join(out, "outputs.tsv")) if l.strip()]
 inputs = list(dict.fromkeys(i for i, _, _ in outputs))
-sboms = {(i, t): load(t.split("-")[0], p) for i, t, p in outputs}
+sboms = {(i, t): load(t.split("-")[0], p, PATHS.setdefault((i, t), {})) for i, t, p in outputs}
 TOOLS = ["rampart", "syft", "trivy", "trivy-fs", "trivy-rootfs"]
 
 def tool_label(input_, tool):
@@ -494,8 +501,13 @@ for i in inputs:
             continue
         a, b = {k for k, _, _ in ra}, {k for k, _, _ in other}
         ea, eb = evidence(ra), evidence(other)
-        names_a = {(k[0], k[1]): k for k in a - b}
-        vers = sorted((names_a[(k[0], k[1])], k) for k in b - a if (k[0], k[1]) in names_a)
+        # a package both found in the same evidence file, with different versions
+        pa, pb = PATHS[(i, "rampart")], PATHS[(i, t)]
+        by_name_b = collections.defaultdict(list)
+        for k in b - a:
+            by_name_b[(k[0], k[1])].append(k)
+        vers = sorted((ka, kb) for ka in a - b for kb in by_name_b.get((ka[0], ka[1]), [])
+                      if pa[ka] & pb[kb])
         diff_file = os.path.join(out, f"diff.{i}.rampart-{t}.txt")
         print(f"rampart vs {tool_label(i, t)}: {len(a & b)} in both; diff file `{os.path.basename(diff_file)}`\n")
         with open(diff_file, "w") as f:
@@ -503,7 +515,8 @@ for i in inputs:
             show_only(tool_label(i, t), b - a, eb, f)
         if vers:
             ex = ", ".join(f"`{x[1]}` {x[2]} vs {y[2]}" for x, y in vers[:8])
-            print(f"- same name, other version: {len(vers)} ({ex}{' ...' if len(vers) > 8 else ''})")
+            print(f"- same name and evidence file, other version (rampart vs {tool_label(i, t)}): "
+                  f"{len(vers)} ({ex}{' ...' if len(vers) > 8 else ''})")
         print()
 PYEOF
 

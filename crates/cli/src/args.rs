@@ -130,6 +130,8 @@ pub enum ScanFormat {
     Sarif,
     /// JUnit XML, for CI test reports (see docs/formats/junit.md).
     Junit,
+    /// CycloneDX 1.6 with a `vulnerabilities` array (vuln scanner only).
+    Cyclonedx,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +160,17 @@ pub struct ScanArgs {
     /// Do not scan the printable strings of binary files for secrets.
     #[arg(long)]
     pub no_binaries: bool,
+    #[command(flatten)]
+    pub db: crate::db::DbDirArgs,
+    /// Report only vulnerabilities at or above this severity.
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: Option<Severity>,
+    /// Leave out vulnerabilities that have no fix yet.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Warn when an advisory source is older than this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub max_db_age: u64,
 }
 
 /// SBOM formats.

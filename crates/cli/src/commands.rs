@@ -134,6 +134,7 @@ fn check_target(ctx: &Ctx, t: &TargetArgs) -> Result<()> {
 /// `rampart scan`: runs the requested scanners that exist (today: secret)
 /// and names those that do not.
 pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
+    let explicit = !a.scanners.is_empty() || ctx.cfg.scan.scanners.is_some();
     let requested: Vec<ScannerKind> = if a.scanners.is_empty() {
         ctx.cfg
             .scan
@@ -148,12 +149,30 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
         Some(Format::Json) => ScanFormat::Json,
         Some(Format::Table) | None => ScanFormat::Table,
     });
-    let unavailable: Vec<(ScannerKind, &'static str)> = requested
+    let built = [ScannerKind::Secret, ScannerKind::Vuln];
+    let mut unavailable: Vec<(ScannerKind, &'static str)> = requested
         .iter()
-        .filter(|k| **k != ScannerKind::Secret)
+        .filter(|k| !built.contains(k))
         .map(|k| (*k, scanner_status(*k)))
         .collect();
-    if !requested.contains(&ScannerKind::Secret) {
+    let mut run_vuln = requested.contains(&ScannerKind::Vuln);
+    let run_secret = requested.contains(&ScannerKind::Secret);
+    // Without a database the vuln scanner cannot run: an error when asked
+    // for by name, a warning when it is only part of the default set.
+    let db_dir = a.db.resolve();
+    if run_vuln && !explicit {
+        let present = db_dir
+            .as_ref()
+            .is_ok_and(|d| rampart_vulndb::Database::open(d).is_ok());
+        if !present {
+            run_vuln = false;
+            unavailable.push((
+                ScannerKind::Vuln,
+                "no advisory database: run `rampart db update` (or `rampart db import`)",
+            ));
+        }
+    }
+    if !run_vuln && !run_secret {
         check_target(ctx, &a.target)?;
         let names: Vec<String> = unavailable
             .iter()
@@ -165,6 +184,9 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
             names.join("; ")
         )
     }
+    if format == ScanFormat::Cyclonedx && !run_vuln {
+        bail!("--format cyclonedx reports vulnerabilities: add the vuln scanner (--scanners vuln)");
+    }
     if !ctx.quiet {
         for (k, why) in &unavailable {
             warn_line(&format!("warning: scanner {k} is not available: {why}"));
@@ -173,44 +195,132 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     let (target, opts) = ctx.target(&a.target)?;
     let opened = rampart_source::open(&target, &opts)
         .with_context(|| format!("opening {}", a.target.target))?;
-    let rules = rampart_secrets::RuleSet::builtin().context("loading the built-in secret rules")?;
-    let mut ignore = rampart_secrets::IgnoreList::default();
-    if let Opened::Tree { root, .. } = &opened {
-        let own = root.join(rampart_secrets::IGNORE_FILE_NAME);
-        if own.is_file() {
-            ignore.extend(rampart_secrets::IgnoreList::load(&own)?);
+    let vulns = if run_vuln {
+        let progress = Progress::spinner("matching packages against advisories", ctx.quiet);
+        let r = rampart_sbom::catalog(&opened, &a.target.target, target.kind())
+            .with_context(|| format!("cataloging {}", a.target.target))
+            .and_then(|sbom| {
+                let filters = crate::vuln::Filters {
+                    min_severity: a.severity,
+                    ignore_unfixed: a.ignore_unfixed,
+                };
+                crate::vuln::scan(sbom, &db_dir?, a.max_db_age, filters)
+            });
+        progress.finish();
+        let r = r?;
+        if !ctx.quiet {
+            for w in &r.warnings {
+                warn_line(&format!("warning: {w}"));
+            }
         }
-    }
-    for f in &a.ignore_file {
-        ignore.extend(rampart_secrets::IgnoreList::load(f)?);
-    }
-    let scan_opts = rampart_secrets::ScanOptions {
-        file_time_budget: (a.file_time_budget > 0).then(|| Duration::from_secs(a.file_time_budget)),
-        binaries: !a.no_binaries,
-        ..rampart_secrets::ScanOptions::default()
+        Some(r)
+    } else {
+        None
     };
-    let engine = rampart_secrets::Engine::new(&rules, scan_opts);
-    let progress = Progress::new("scanning for secrets", ctx.quiet);
-    let result = rampart_secrets::scan_target(&engine, &opened, &ignore)
-        .with_context(|| format!("scanning {}", a.target.target));
-    progress.finish();
-    let result = result?;
-    let report = report::Report {
-        target: &a.target.target,
-        kind: target.kind(),
-        secrets: &result,
-        rules: &rules,
-        unavailable: &unavailable,
-        fail_on,
+    let secrets = if run_secret {
+        let rules =
+            rampart_secrets::RuleSet::builtin().context("loading the built-in secret rules")?;
+        let mut ignore = rampart_secrets::IgnoreList::default();
+        if let Opened::Tree { root, .. } = &opened {
+            let own = root.join(rampart_secrets::IGNORE_FILE_NAME);
+            if own.is_file() {
+                ignore.extend(rampart_secrets::IgnoreList::load(&own)?);
+            }
+        }
+        for f in &a.ignore_file {
+            ignore.extend(rampart_secrets::IgnoreList::load(f)?);
+        }
+        let scan_opts = rampart_secrets::ScanOptions {
+            file_time_budget: (a.file_time_budget > 0)
+                .then(|| Duration::from_secs(a.file_time_budget)),
+            binaries: !a.no_binaries,
+            ..rampart_secrets::ScanOptions::default()
+        };
+        let engine = rampart_secrets::Engine::new(&rules, scan_opts);
+        let progress = Progress::new("scanning for secrets", ctx.quiet);
+        let result = rampart_secrets::scan_target(&engine, &opened, &ignore)
+            .with_context(|| format!("scanning {}", a.target.target));
+        progress.finish();
+        Some((result?, rules))
+    } else {
+        None
     };
     let out = a.output.as_deref();
+    let secret_report = secrets.as_ref().map(|(result, rules)| report::Report {
+        target: &a.target.target,
+        kind: target.kind(),
+        secrets: result,
+        rules,
+        unavailable: &unavailable,
+        fail_on,
+    });
     match format {
-        ScanFormat::Table => output::emit(out, &report::table(&report))?,
-        ScanFormat::Json => output::emit_json(out, &report::json(&report))?,
-        ScanFormat::Sarif => output::emit_json(out, &report::sarif(&report))?,
-        ScanFormat::Junit => output::emit(out, &report::junit(&report))?,
+        ScanFormat::Table => {
+            let mut text = String::new();
+            if let Some(r) = &secret_report {
+                text.push_str(&report::table(r));
+            }
+            if let Some(v) = &vulns {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&crate::vuln::table(v));
+            }
+            output::emit(out, &text)?;
+        }
+        ScanFormat::Json => match (&secret_report, &vulns) {
+            (Some(r), None) => output::emit_json(out, &report::json(r))?,
+            (None, Some(v)) => output::emit_json(out, v)?,
+            (Some(r), Some(v)) => {
+                let mut doc = report::json(r);
+                doc["vulnerabilities"] = serde_json::to_value(v)?;
+                output::emit_json(out, &doc)?;
+            }
+            (None, None) => {}
+        },
+        ScanFormat::Sarif => match (&secret_report, &vulns) {
+            (Some(r), None) => output::emit_json(out, &report::sarif(r))?,
+            (None, Some(v)) => {
+                output::emit_json(out, &crate::vuln::sarif(v, env!("CARGO_PKG_VERSION")))?;
+            }
+            (Some(r), Some(v)) => {
+                // One SARIF log, one run per scanner.
+                let mut doc = report::sarif(r);
+                let vuln_runs = crate::vuln::sarif(v, env!("CARGO_PKG_VERSION"))["runs"].clone();
+                if let (Some(runs), Some(more)) = (doc["runs"].as_array_mut(), vuln_runs.as_array())
+                {
+                    runs.extend(more.iter().cloned());
+                }
+                output::emit_json(out, &doc)?;
+            }
+            (None, None) => {}
+        },
+        ScanFormat::Junit => {
+            let mut text = String::new();
+            if let Some(r) = &secret_report {
+                text.push_str(&report::junit(r));
+            }
+            if let Some(v) = &vulns {
+                text.push_str(&crate::vuln::junit(v));
+            }
+            output::emit(out, &text)?;
+        }
+        ScanFormat::Cyclonedx => {
+            if let Some(v) = &vulns {
+                let info = rampart_sbom::format::DocumentInfo {
+                    timestamp: rampart_sbom::rfc3339(document_time()),
+                    tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                };
+                output::emit_json(out, &crate::vuln::cyclonedx(v, &info))?;
+            }
+        }
     }
-    let failing = fail_on.is_some_and(|t| result.findings.iter().any(|f| f.severity >= t));
+    let secret_worst = secrets
+        .as_ref()
+        .and_then(|(r, _)| r.findings.iter().map(|f| f.severity).max());
+    let vuln_worst = vulns.as_ref().and_then(crate::vuln::worst);
+    let worst = secret_worst.max(vuln_worst);
+    let failing = fail_on.is_some_and(|t| worst.is_some_and(|w| w >= t));
     Ok(if failing { exit::FINDINGS } else { exit::OK })
 }
 

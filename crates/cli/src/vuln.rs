@@ -1,0 +1,399 @@
+//! The `vuln` scanner of `rampart scan`: catalog the target, match its
+//! packages against the local advisory database, and write the findings.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rampart_model::Severity;
+use rampart_sbom::{Package, Sbom};
+use rampart_vulndb::{Database, DistroRef, Finding, MatchReport, MatchStatus, PackageRef};
+use serde_json::{Value, json};
+
+/// What a vulnerability scan found.
+#[derive(Debug, serde::Serialize)]
+pub struct VulnReport {
+    pub target: String,
+    pub kind: String,
+    /// Findings kept after filters, most risky first.
+    pub findings: Vec<Finding>,
+    /// Packages with no advisory source, with the reason.
+    pub skipped: Vec<SkippedPackage>,
+    /// Warnings about the database (age).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    pub sbom: Sbom,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct SkippedPackage {
+    pub purl: String,
+    pub reason: String,
+}
+
+/// Filters chosen on the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filters {
+    pub min_severity: Option<Severity>,
+    pub ignore_unfixed: bool,
+}
+
+/// Turns an SBOM package into what matching reads.
+fn package_ref(p: &Package, sbom: &Sbom) -> PackageRef {
+    PackageRef {
+        ecosystem: p.ecosystem.purl_type().to_string(),
+        name: p.name.clone(),
+        namespace: p.namespace.clone(),
+        version: p.version.clone(),
+        source_name: p.source_name.clone(),
+        source_version: p.source_version.clone(),
+        epoch: p.epoch,
+        distro: if p.ecosystem.is_os() {
+            sbom.distro.as_ref().map(|d| DistroRef {
+                id: d.id.clone(),
+                version_id: d.version_id.clone(),
+                codename: d.version_codename.clone(),
+            })
+        } else {
+            None
+        },
+        purl: Some(p.purl.clone()),
+    }
+}
+
+/// Matches a cataloged target.
+pub fn scan(sbom: Sbom, db_dir: &Path, max_age_days: u64, filters: Filters) -> Result<VulnReport> {
+    let db = Database::open(db_dir).with_context(|| {
+        format!(
+            "opening the advisory database in {} (run `rampart db update`, or `rampart db import DIR` offline)",
+            db_dir.display()
+        )
+    })?;
+    let mut warnings = Vec::new();
+    if let Ok(status) = db.status() {
+        let max_age = std::time::Duration::from_secs(max_age_days * 86_400);
+        for s in status.stale_sources(std::time::SystemTime::now(), max_age) {
+            warnings.push(format!(
+                "advisory source {} is older than {max_age_days} days",
+                s.name
+            ));
+        }
+    }
+    let refs: Vec<PackageRef> = sbom
+        .packages
+        .iter()
+        .map(|p| package_ref(p, &sbom))
+        .collect();
+    let MatchReport { findings, skipped } = db.match_report(&refs).context("matching packages")?;
+    let mut findings: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| filters.min_severity.is_none_or(|min| f.severity >= min))
+        .filter(|f| !(filters.ignore_unfixed && f.status == MatchStatus::Unfixed))
+        .collect();
+    findings.sort_by(|a, b| {
+        b.risk
+            .score
+            .total_cmp(&a.risk.score)
+            .then_with(|| a.package_name.cmp(&b.package_name))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let skipped = skipped
+        .into_iter()
+        .map(|s| SkippedPackage {
+            purl: sbom
+                .packages
+                .get(s.package)
+                .map(|p| p.purl.clone())
+                .unwrap_or_default(),
+            reason: s.reason,
+        })
+        .collect();
+    Ok(VulnReport {
+        target: sbom.target.clone(),
+        kind: sbom.kind.clone(),
+        findings,
+        skipped,
+        warnings,
+        sbom,
+    })
+}
+
+/// The highest severity among the findings.
+pub fn worst(r: &VulnReport) -> Option<Severity> {
+    r.findings.iter().map(|f| f.severity).max()
+}
+
+fn fixed(f: &Finding) -> String {
+    match f.status {
+        MatchStatus::Unfixed => "(unfixed)".to_string(),
+        MatchStatus::Unknown => "(unknown)".to_string(),
+        MatchStatus::Affected => f.fixed_versions.join(", "),
+    }
+}
+
+/// The table form.
+pub fn table(r: &VulnReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Target: {} ({})", r.target, r.kind);
+    for w in &r.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out.push('\n');
+    let rows: Vec<[String; 7]> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let mut flags = Vec::new();
+            if f.kev.is_some() {
+                flags.push("KEV".to_string());
+            }
+            if let Some(e) = &f.epss {
+                flags.push(format!("EPSS {:.1}%", e.score * 100.0));
+            }
+            [
+                f.severity.to_string().to_uppercase(),
+                f.id.clone(),
+                f.package_name.clone(),
+                f.package_version.clone(),
+                fixed(f),
+                format!("{:.0}", f.risk.score),
+                flags.join(" "),
+            ]
+        })
+        .collect();
+    let head = [
+        "SEVERITY", "ID", "PACKAGE", "VERSION", "FIXED IN", "RISK", "SIGNALS",
+    ];
+    let widths: Vec<usize> = (0..7)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(head[i].len())
+        })
+        .collect();
+    let line = |cells: &[&str]| -> String {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i == cells.len() - 1 {
+                s.push_str(c);
+            } else {
+                let _ = write!(s, "{c:<w$}  ", w = widths[i]);
+            }
+        }
+        s.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{}", line(&head));
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        let _ = writeln!(out, "{}", line(&cells));
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for f in &r.findings {
+        *counts
+            .entry(std::cmp::Reverse(f.severity))
+            .or_insert(0_usize) += 1;
+    }
+    let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {}", s.0)).collect();
+    let _ = writeln!(
+        out,
+        "\n{} findings ({}) in {} packages; {} packages without an advisory source",
+        r.findings.len(),
+        if summary.is_empty() {
+            "none".to_string()
+        } else {
+            summary.join(", ")
+        },
+        r.sbom.packages.len(),
+        r.skipped.len()
+    );
+    out
+}
+
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info | Severity::Unknown => "note",
+    }
+}
+
+/// SARIF 2.1.0: one rule per advisory id, one result per finding, located
+/// at the file that gave the package away.
+pub fn sarif(r: &VulnReport, tool_version: &str) -> Value {
+    let mut rules: Vec<Value> = Vec::new();
+    let mut rule_index = std::collections::HashMap::new();
+    let mut results = Vec::new();
+    for f in &r.findings {
+        let idx = *rule_index.entry(f.id.clone()).or_insert_with(|| {
+            let best = f.cvss.iter().filter_map(|c| c.base_score).fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
+            rules.push(json!({
+                "id": f.id,
+                "name": f.id,
+                "shortDescription": {"text": f.summary.clone().unwrap_or_else(|| f.id.clone())},
+                "helpUri": f.references.first().cloned().unwrap_or_else(|| format!("https://osv.dev/vulnerability/{}", f.id)),
+                "properties": {
+                    "security-severity": format!("{:.1}", best.unwrap_or(match f.severity {
+                        Severity::Critical => 9.5, Severity::High => 8.0, Severity::Medium => 5.5,
+                        Severity::Low => 2.0, Severity::Info | Severity::Unknown => 0.0,
+                    })),
+                    "tags": ["security", "vulnerability"],
+                },
+            }));
+            rules.len() - 1
+        });
+        let location = r
+            .sbom
+            .packages
+            .get(f.package)
+            .and_then(|p| p.locations.iter().next())
+            .map_or_else(|| "/".to_string(), |l| l.path.clone());
+        results.push(json!({
+            "ruleId": f.id,
+            "ruleIndex": idx,
+            "level": sarif_level(f.severity),
+            "message": {"text": format!(
+                "{} {} is affected by {} ({}); fixed in: {}",
+                f.package_name, f.package_version, f.ids.join(", "), f.severity, fixed(f)
+            )},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": location.trim_start_matches('/')}}}],
+            "partialFingerprints": {"rampart/v1": format!("{}|{}|{}", f.id, f.purl.clone().unwrap_or_default(), f.package_version)},
+            "properties": {"purl": f.purl, "status": f.status, "risk": f.risk.score, "riskReasons": f.risk.reasons},
+        }));
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "rampart",
+                "version": tool_version,
+                "informationUri": "https://example.invalid/rampart",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit XML: a test case per package, failing when it has findings.
+pub fn junit(r: &VulnReport) -> String {
+    let mut by_pkg: std::collections::BTreeMap<usize, Vec<&Finding>> =
+        std::collections::BTreeMap::new();
+    for f in &r.findings {
+        by_pkg.entry(f.package).or_default().push(f);
+    }
+    let mut cases = String::new();
+    for (i, p) in r.sbom.packages.iter().enumerate() {
+        let name = xml_escape(&format!("{}@{}", p.name, p.version));
+        match by_pkg.get(&i) {
+            None => {
+                let _ = writeln!(
+                    cases,
+                    "    <testcase classname=\"{}\" name=\"{name}\"/>",
+                    p.ecosystem.purl_type()
+                );
+            }
+            Some(fs) => {
+                let _ = writeln!(
+                    cases,
+                    "    <testcase classname=\"{}\" name=\"{name}\">",
+                    p.ecosystem.purl_type()
+                );
+                for f in fs {
+                    let _ = writeln!(
+                        cases,
+                        "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+                        f.severity,
+                        xml_escape(&format!(
+                            "{} ({}), fixed in: {}",
+                            f.id,
+                            f.severity,
+                            fixed(f)
+                        )),
+                        xml_escape(&f.summary.clone().unwrap_or_default())
+                    );
+                }
+                cases.push_str("    </testcase>\n");
+            }
+        }
+    }
+    let failures = by_pkg.len();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"rampart\" tests=\"{n}\" failures=\"{failures}\">\n  \
+         <testsuite name=\"{}\" tests=\"{n}\" failures=\"{failures}\">\n{cases}  </testsuite>\n</testsuites>\n",
+        xml_escape(&format!("vulnerabilities: {}", r.target)),
+        n = r.sbom.packages.len()
+    )
+}
+
+/// CycloneDX 1.6 with a `vulnerabilities` array whose `affects[].ref`
+/// points at the component (by its bom-ref, the purl).
+pub fn cyclonedx(r: &VulnReport, info: &rampart_sbom::format::DocumentInfo) -> Value {
+    let mut doc = rampart_sbom::format::to_cyclonedx(&r.sbom, info);
+    let vulns: Vec<Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let ratings: Vec<Value> = f
+                .cvss
+                .iter()
+                .filter_map(|c| {
+                    let method = match c.version.as_str() {
+                        "2.0" => "CVSSv2",
+                        "3.0" => "CVSSv3",
+                        "3.1" => "CVSSv31",
+                        "4.0" => "CVSSv4",
+                        _ => return None,
+                    };
+                    let mut v = json!({"method": method, "vector": c.vector});
+                    if let Some(s) = c.base_score {
+                        v["score"] = json!(s);
+                    }
+                    if let Some(sev) = c.severity {
+                        v["severity"] = json!(cdx_severity(sev));
+                    }
+                    Some(v)
+                })
+                .chain(std::iter::once(json!({"severity": cdx_severity(f.severity), "method": "other", "source": {"name": "rampart"}})))
+                .collect();
+            let mut v = json!({
+                "bom-ref": format!("{}|{}", f.id, f.purl.clone().unwrap_or_default()),
+                "id": f.id,
+                "source": {"name": if f.id.starts_with("GHSA-") { "GitHub" } else { "OSV" }},
+                "ratings": ratings,
+                "affects": [{"ref": f.purl.clone().unwrap_or_default()}],
+                "references": f.ids.iter().filter(|i| **i != f.id).map(|i| json!({"id": i, "source": {"name": "OSV"}})).collect::<Vec<_>>(),
+            });
+            if let Some(s) = &f.summary {
+                v["description"] = json!(s);
+            }
+            if !f.fixed_versions.is_empty() {
+                v["recommendation"] = json!(format!("Upgrade {} to {}", f.package_name, f.fixed_versions.join(" or ")));
+            }
+            v
+        })
+        .collect();
+    doc["vulnerabilities"] = Value::Array(vulns);
+    doc
+}
+
+fn cdx_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "critical",
+        Severity::High => "high",
+        Severity::Medium => "medium",
+        Severity::Low => "low",
+        Severity::Info => "info",
+        Severity::Unknown => "unknown",
+    }
+}
