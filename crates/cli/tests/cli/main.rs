@@ -8,6 +8,7 @@ mod common;
 mod registry;
 mod sbom;
 mod secrets;
+mod vuln;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -178,11 +179,23 @@ fn exit_codes_are_as_documented() {
         "scan",
         &format!("dir:{}", tmp.path().display()),
         "--scanners",
-        "malware,vuln",
+        "malware,posture",
     ]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("malware (") && err.contains("vuln ("), "{err}");
+    assert!(
+        err.contains("malware (") && err.contains("posture ("),
+        "{err}"
+    );
+    // The vuln scanner asked for by name needs its database.
+    let o = run(&[
+        "scan",
+        &format!("dir:{}", tmp.path().display()),
+        "--scanners",
+        "vuln",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("rampart db update"), "{}", stderr(&o));
     // A hostile image is refused with a clear error, exit 2.
     let mut fx = common::sample();
     fx.layers[0].blob.truncate(40);

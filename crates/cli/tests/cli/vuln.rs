@@ -1,0 +1,219 @@
+//! `rampart db import|status` and `rampart scan --scanners vuln` on a small
+//! advisory mirror written here, every output format against golden files.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{golden, rampart, stderr, stdout};
+
+fn zip_of(records: &[serde_json::Value]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        for r in records {
+            let name = format!("{}.json", r["id"].as_str().unwrap());
+            z.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(r.to_string().as_bytes()).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+/// A mirror-layout directory with a few real-shaped advisories.
+pub fn mirror(dir: &Path) {
+    let debian = vec![
+        serde_json::json!({
+            "id": "DEBIAN-CVE-2024-0001", "aliases": ["CVE-2024-0001"], "modified": "2025-01-01T00:00:00Z",
+            "summary": "buffer overflow in the TLS record layer",
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.16-1~deb12u1"}]}],
+                "ecosystem_specific": {"urgency": "high"}}],
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]
+        }),
+        serde_json::json!({
+            "id": "DEBIAN-CVE-2024-0002", "aliases": ["CVE-2024-0002"], "modified": "2025-01-01T00:00:00Z",
+            "summary": "timing side channel",
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+                "ecosystem_specific": {"urgency": "low"}}]
+        }),
+        serde_json::json!({
+            "id": "DEBIAN-CVE-2023-0003", "aliases": ["CVE-2023-0003"], "modified": "2025-01-01T00:00:00Z",
+            "summary": "already fixed before this version",
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": "bash"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "5.1-1"}]}]}]
+        }),
+    ];
+    let osv = dir.join("osv/Debian");
+    std::fs::create_dir_all(&osv).unwrap();
+    std::fs::write(osv.join("all.zip"), zip_of(&debian)).unwrap();
+    std::fs::create_dir_all(dir.join("kev")).unwrap();
+    std::fs::write(
+        dir.join("kev/known_exploited_vulnerabilities.json"),
+        serde_json::json!({"title": "test", "catalogVersion": "2026.11.28", "dateReleased": "2026-11-28T00:00:00Z",
+            "count": 1, "vulnerabilities": [{"cveID": "CVE-2024-0001", "vendorProject": "OpenSSL", "product": "OpenSSL",
+            "vulnerabilityName": "test", "dateAdded": "2026-01-02", "shortDescription": "x", "requiredAction": "patch",
+            "dueDate": "2026-01-23", "knownRansomwareCampaignUse": "Known", "notes": ""}]})
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("epss")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"#model_version:v2025.03.14,score_date:2026-11-27T12:55:00Z\ncve,epss,percentile\nCVE-2024-0001,0.91234,0.99876\nCVE-2024-0002,0.00100,0.20000\n")
+        .unwrap();
+    std::fs::write(
+        dir.join("epss/epss_scores-current.csv.gz"),
+        gz.finish().unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn vulnerabilities_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("mirror");
+    mirror(&m);
+    let db = tmp.path().join("db");
+    let o = rampart()
+        .args(["db", "import"])
+        .arg(&m)
+        .arg("--db-dir")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = rampart()
+        .args(["db", "status", "-f", "json", "--db-dir"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status["kev_entries"], 1);
+    assert_eq!(status["epss_scores"], 2);
+
+    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
+    let target = format!("rootfs:{}", root.display());
+    let tmp_s = tmp.path().display().to_string();
+    let scan = |extra: &[&str]| {
+        rampart()
+            .args(["scan", &target, "--scanners", "vuln", "--db-dir"])
+            .arg(&db)
+            .args(extra)
+            .env("SOURCE_DATE_EPOCH", "1795824000")
+            .output()
+            .unwrap()
+    };
+    for (format, file) in [
+        ("table", "vuln-rootfs.txt"),
+        ("json", "vuln-rootfs.json"),
+        ("sarif", "vuln-rootfs.sarif.json"),
+        ("junit", "vuln-rootfs.junit.xml"),
+        ("cyclonedx", "vuln-rootfs.cdx.json"),
+    ] {
+        let o = scan(&["-f", format]);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+        let text: String = stdout(&o)
+            .lines()
+            .map(|l| {
+                if l.contains("\"serialNumber\"") {
+                    "  \"serialNumber\": \"[UUID]\",\n".to_string()
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        golden(file, &text, &[(&tmp_s, "[TMP]")]);
+    }
+    // The KEV-listed, fixable critical outranks the unfixed low one, and
+    // the bash advisory (fixed long before) does not match.
+    let o = scan(&["-f", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["CVE-2024-0001", "CVE-2024-0002"]);
+    assert_eq!(v["findings"][0]["status"], "affected");
+    assert_eq!(v["findings"][0]["fixed_versions"][0], "3.0.16-1~deb12u1");
+    assert!(v["findings"][0]["kev"]["ransomware"].as_bool().unwrap());
+    assert_eq!(v["findings"][1]["status"], "unfixed");
+    // Exit codes: --fail-on, --ignore-unfixed, --severity.
+    assert_eq!(scan(&["--fail-on", "critical"]).status.code(), Some(1));
+    let o = scan(&["-f", "json", "--ignore-unfixed"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+    let o = scan(&["-f", "json", "--severity", "critical"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+    // Asked for by name without a database: a clear error.
+    let o = rampart()
+        .args(["scan", &target, "--scanners", "vuln", "--db-dir"])
+        .arg(tmp.path().join("no-db"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("rampart db update"), "{}", stderr(&o));
+}
+
+#[test]
+fn cyclonedx_vulnerability_report_is_schema_valid() {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import cyclonedx.validation.json"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        println!("SKIPPED cyclonedx validation: python3 module cyclonedx-python-lib missing");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("mirror");
+    mirror(&m);
+    let db = tmp.path().join("db");
+    let o = rampart()
+        .args(["db", "import"])
+        .arg(&m)
+        .arg("--db-dir")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
+    let out = tmp.path().join("vex.cdx.json");
+    let o = rampart()
+        .args([
+            "scan",
+            &format!("rootfs:{}", root.display()),
+            "--scanners",
+            "vuln",
+            "-f",
+            "cyclonedx",
+            "-o",
+        ])
+        .arg(&out)
+        .arg("--db-dir")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let script = "import sys\n\
+from cyclonedx.schema import SchemaVersion\n\
+from cyclonedx.validation.json import JsonStrictValidator\n\
+err = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\n\
+print(err if err else 'valid')\n\
+sys.exit(1 if err else 0)\n";
+    let v = std::process::Command::new("python3")
+        .args(["-c", script, out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "invalid CycloneDX: {}{}",
+        stdout(&v),
+        stderr(&v)
+    );
+}
