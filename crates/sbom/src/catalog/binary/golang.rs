@@ -167,7 +167,13 @@ pub(super) fn packages(info: &BuildInfo, cataloger: &str) -> Vec<Package> {
         match kind {
             "mod" | "dep" => {
                 last = None;
-                if version.is_empty() || version == "(devel)" {
+                // `(devel)` and the zero pseudo-version Go writes for modules
+                // replaced by local directories are no release anyone
+                // published: matching them would be guesswork.
+                if version.is_empty()
+                    || version == "(devel)"
+                    || version.starts_with("v0.0.0-00010101000000-")
+                {
                     continue;
                 }
                 let mut p = go_package(path, version, cataloger);

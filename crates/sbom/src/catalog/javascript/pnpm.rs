@@ -136,7 +136,10 @@ impl Cataloger for PnpmLock {
     }
 
     fn wants(&self, path: &VPath, _size: u64) -> bool {
-        file_name_is(path, "pnpm-lock.yaml")
+        (file_name_is(path, "pnpm-lock.yaml"))
+            // Lock files that installed packages ship pin their own
+            // development trees, which are not installed.
+            && !crate::catalog::lockutil::under_dir_named(path, "node_modules")
     }
 
     fn parse(&self, _ev: &Evidence<'_>, data: &[u8]) -> Result<Vec<Found>, String> {

@@ -125,7 +125,10 @@ impl Cataloger for YarnLock {
     }
 
     fn wants(&self, path: &VPath, _size: u64) -> bool {
+        // Lock files that installed packages ship pin their own development
+        // trees, which are not installed.
         file_name_is(path, "yarn.lock")
+            && !crate::catalog::lockutil::under_dir_named(path, "node_modules")
     }
 
     fn parse(&self, _ev: &Evidence<'_>, data: &[u8]) -> Result<Vec<Found>, String> {
