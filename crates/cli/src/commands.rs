@@ -156,7 +156,9 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
         .map(|k| (*k, scanner_status(*k)))
         .collect();
     let mut run_vuln = requested.contains(&ScannerKind::Vuln);
-    let run_secret = requested.contains(&ScannerKind::Secret);
+    // CycloneDX carries vulnerabilities only: the secret scanner does not run
+    // for it (its findings would count for --fail-on without being shown).
+    let run_secret = requested.contains(&ScannerKind::Secret) && format != ScanFormat::Cyclonedx;
     // Without a database the vuln scanner cannot run: an error when asked
     // for by name, a warning when it is only part of the default set.
     let db_dir = a.db.resolve();
@@ -185,7 +187,10 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
         )
     }
     if format == ScanFormat::Cyclonedx && !run_vuln {
-        bail!("--format cyclonedx reports vulnerabilities: add the vuln scanner (--scanners vuln)");
+        bail!(
+            "--format cyclonedx reports vulnerabilities: the vuln scanner must run (--scanners vuln, \
+             with an advisory database from `rampart db update`)"
+        );
     }
     if !ctx.quiet {
         for (k, why) in &unavailable {
@@ -296,13 +301,26 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
             (None, None) => {}
         },
         ScanFormat::Junit => {
-            let mut text = String::new();
-            if let Some(r) = &secret_report {
-                text.push_str(&report::junit(r));
-            }
-            if let Some(v) = &vulns {
-                text.push_str(&crate::vuln::junit(v));
-            }
+            let text = match (&secret_report, &vulns) {
+                (Some(r), None) => report::junit(r),
+                (None, Some(v)) => crate::vuln::junit(v),
+                // One document: the vulnerability suite joins the secret
+                // suites inside a single <testsuites> element.
+                (Some(r), Some(v)) => {
+                    let secret = report::junit(r);
+                    let vuln = crate::vuln::junit(v);
+                    match (
+                        secret.rfind("</testsuites>"),
+                        crate::vuln::junit_suites(&vuln),
+                    ) {
+                        (Some(end), Some(suites)) => {
+                            format!("{}{suites}{}", &secret[..end], &secret[end..])
+                        }
+                        _ => secret,
+                    }
+                }
+                (None, None) => String::new(),
+            };
             output::emit(out, &text)?;
         }
         ScanFormat::Cyclonedx => {
@@ -422,7 +440,7 @@ fn document_time() -> u64 {
 #[allow(clippy::unnecessary_wraps)]
 pub fn version() -> Result<u8> {
     let text = format!(
-        "rampart {}\ntargets: {}\nscanners available: secret\n",
+        "rampart {}\ntargets: {}\nscanners available: secret, vuln (with an advisory database)\n",
         env!("CARGO_PKG_VERSION"),
         rampart_source::TARGET_KINDS.join(", ")
     );

@@ -89,7 +89,13 @@ pub fn scan(sbom: Sbom, db_dir: &Path, max_age_days: u64, filters: Filters) -> R
     let mut findings: Vec<Finding> = findings
         .into_iter()
         .filter(|f| filters.min_severity.is_none_or(|min| f.severity >= min))
-        .filter(|f| !(filters.ignore_unfixed && f.status == MatchStatus::Unfixed))
+        // Malicious packages have no fix by nature: never hidden by
+        // --ignore-unfixed.
+        .filter(|f| {
+            !(filters.ignore_unfixed
+                && f.status == MatchStatus::Unfixed
+                && f.kind != rampart_vulndb::FindingKind::Malicious)
+        })
         .collect();
     findings.sort_by(|a, b| {
         b.risk
@@ -334,6 +340,13 @@ pub fn junit(r: &VulnReport) -> String {
         xml_escape(&format!("vulnerabilities: {}", r.target)),
         n = r.sbom.packages.len()
     )
+}
+
+/// The `<testsuite>` elements of a JUnit document from [`junit`].
+pub fn junit_suites(doc: &str) -> Option<&str> {
+    let start = doc.find("<testsuite ")?;
+    let end = doc.rfind("</testsuites>")?;
+    doc.get(start..end)
 }
 
 /// CycloneDX 1.6 with a `vulnerabilities` array whose `affects[].ref`

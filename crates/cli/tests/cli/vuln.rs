@@ -150,6 +150,13 @@ fn vulnerabilities_in_every_format() {
     let o = scan(&["-f", "json", "--severity", "critical"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+    // Both scanners in JUnit: one XML document holding both suites.
+    let o = scan(&["-f", "junit", "--scanners", "secret,vuln"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let xml = stdout(&o);
+    assert_eq!(xml.matches("<?xml").count(), 1, "{xml}");
+    assert_eq!(xml.matches("<testsuites").count(), 1, "{xml}");
+    assert!(xml.contains("vulnerabilities: "), "{xml}");
     // Asked for by name without a database: a clear error.
     let o = rampart()
         .args(["scan", &target, "--scanners", "vuln", "--db-dir"])
