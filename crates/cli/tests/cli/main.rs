@@ -35,6 +35,35 @@ pub fn run(args: &[&str]) -> Output {
     rampart().args(args).output().unwrap()
 }
 
+/// Validates a CycloneDX 1.6 JSON file with the official schema (through
+/// PyPI's cyclonedx-python-lib, which .ci/run installs). `None` when the
+/// validator is missing (the caller prints SKIPPED), else the errors.
+pub fn cyclonedx_errors(path: &Path) -> Option<Result<(), String>> {
+    let have = Command::new("python3")
+        .args(["-c", "import cyclonedx.validation.json"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        return None;
+    }
+    let script = "import sys\n\
+from cyclonedx.schema import SchemaVersion\n\
+from cyclonedx.validation.json import JsonStrictValidator\n\
+err = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\n\
+print(err if err else 'valid')\n\
+sys.exit(1 if err else 0)\n";
+    let v = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .ok()?;
+    Some(if v.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", stdout(&v), stderr(&v)))
+    })
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
