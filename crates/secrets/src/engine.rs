@@ -471,27 +471,25 @@ fn count_newlines(b: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', b).count() as u64
 }
 
-/// Keeps runs of at least 6 printable ASCII characters and turns every
-/// other byte into a newline, so offsets stay those of the file.
-fn printable_strings(buf: &mut [u8]) {
-    const MIN_RUN: usize = 6;
-    let printable = |b: u8| (0x20..0x7f).contains(&b) || b == b'\t';
-    let mut run_start = 0;
-    let mut i = 0;
-    while i <= buf.len() {
-        let p = i < buf.len() && printable(buf[i]);
-        if !p {
-            if i - run_start < MIN_RUN {
-                for b in &mut buf[run_start..i] {
-                    *b = b'\n';
-                }
-            }
-            if i < buf.len() {
-                buf[i] = b'\n';
-            }
-            run_start = i + 1;
-        }
+/// Byte map for binaries: printable ASCII and tab stay, everything else
+/// becomes a newline.
+const PRINTABLE: [u8; 256] = {
+    let mut t = [b'\n'; 256];
+    let mut i = 0x20;
+    while i < 0x7f {
+        t[i] = i as u8;
         i += 1;
+    }
+    t[b'\t' as usize] = b'\t';
+    t
+};
+
+/// Reduces a binary buffer to its printable strings: every other byte
+/// becomes a newline, so offsets stay those of the file and no match spans
+/// two strings.
+fn printable_strings(buf: &mut [u8]) {
+    for b in buf {
+        *b = PRINTABLE[usize::from(*b)];
     }
 }
 
@@ -503,7 +501,7 @@ mod tests {
     fn printable_strings_keep_offsets() {
         let mut b = b"\x00\x01abc\x00long-enough-string\x7f".to_vec();
         printable_strings(&mut b);
-        assert_eq!(&b[..], b"\n\n\n\n\n\nlong-enough-string\n");
+        assert_eq!(&b[..], b"\n\nabc\nlong-enough-string\n");
     }
 
     #[test]

@@ -276,6 +276,24 @@ impl RuleSet {
                 if hits(ex) == 0 {
                     fail(format!("example {} is not found", n + 1));
                 }
+                // The text as stored must not match by itself: examples of
+                // provider formats are split so the repository holds no
+                // well-formed token.
+                let stored = if r.generic {
+                    0
+                } else {
+                    engine
+                        .scan_bytes(&r.example_path, ex.as_bytes())
+                        .iter()
+                        .filter(|m| m.rule_id == r.id)
+                        .count()
+                };
+                if stored > 0 {
+                    fail(format!(
+                        "example {} matches without removing its {SPLIT_MARKER} marks: split the value",
+                        n + 1
+                    ));
+                }
             }
             for (n, ex) in r.negative_examples.iter().enumerate() {
                 if hits(ex) > 0 {
