@@ -168,6 +168,11 @@ pub struct ScanArgs {
     /// Leave out vulnerabilities that have no fix yet.
     #[arg(long)]
     pub ignore_unfixed: bool,
+    /// OpenVEX or CycloneDX VEX document whose `not_affected` statements
+    /// suppress vulnerability findings (repeatable; suppressions are listed
+    /// in the report).
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
     /// Warn when an advisory source is older than this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub max_db_age: u64,

@@ -212,7 +212,28 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
                 crate::vuln::scan(sbom, &db_dir?, a.max_db_age, filters)
             });
         progress.finish();
-        let r = r?;
+        let mut r = r?;
+        let mut ignores = Vec::new();
+        let mut files: Vec<PathBuf> = a.ignore_file.clone();
+        if let Opened::Tree { root, .. } = &opened {
+            let own = root.join(rampart_secrets::IGNORE_FILE_NAME);
+            if own.is_file() {
+                files.push(own);
+            }
+        }
+        for f in &files {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            ignores.extend(crate::vuln::parse_ignore(f, &text)?);
+        }
+        let mut vex = Vec::new();
+        for f in &a.vex {
+            let data = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            vex.extend(crate::vuln::parse_vex(f, &data)?);
+        }
+        let today = rampart_sbom::rfc3339(document_time());
+        let today = today.get(..10).unwrap_or_default().to_string();
+        r.suppressed = crate::vuln::suppress(&mut r, &ignores, &vex, &today);
         if !ctx.quiet {
             for w in &r.warnings {
                 warn_line(&format!("warning: {w}"));

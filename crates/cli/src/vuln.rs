@@ -19,7 +19,10 @@ pub struct VulnReport {
     pub findings: Vec<Finding>,
     /// Packages with no advisory source, with the reason.
     pub skipped: Vec<SkippedPackage>,
-    /// Warnings about the database (age).
+    /// Findings left out on purpose (ignore file entries, VEX statements).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Suppressed>,
+    /// Warnings about the database (age) and expired ignore entries.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     #[serde(skip)]
@@ -120,6 +123,7 @@ pub fn scan(sbom: Sbom, db_dir: &Path, max_age_days: u64, filters: Filters) -> R
         kind: sbom.kind.clone(),
         findings,
         skipped,
+        suppressed: Vec::new(),
         warnings,
         sbom,
     })
@@ -215,6 +219,17 @@ pub fn table(r: &VulnReport) -> String {
         r.sbom.packages.len(),
         r.skipped.len()
     );
+    if !r.suppressed.is_empty() {
+        let _ = writeln!(out, "{} suppressed:", r.suppressed.len());
+        for s in &r.suppressed {
+            let why = s
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {} {} by {}{why}", s.id, s.package, s.by);
+        }
+    }
     out
 }
 
@@ -409,4 +424,253 @@ fn cdx_severity(s: Severity) -> &'static str {
         Severity::Info => "info",
         Severity::Unknown => "unknown",
     }
+}
+
+/// Why a finding was left out of the report on purpose.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Suppressed {
+    pub id: String,
+    pub package: String,
+    /// `ignore file PATH` or `VEX PATH (not_affected: justification)`.
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One `vuln:` line of an ignore file:
+/// `vuln:ID [PACKAGE] [until=YYYY-MM-DD] # reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreEntry {
+    pub id: String,
+    pub package: Option<String>,
+    pub until: Option<String>,
+    pub reason: Option<String>,
+    pub file: String,
+    pub line: usize,
+}
+
+/// Reads the `vuln:` entries of an ignore file (other lines belong to the
+/// secret scanner).
+///
+/// # Errors
+/// A malformed `vuln:` line or date.
+pub fn parse_ignore(path: &Path, text: &str) -> Result<Vec<IgnoreEntry>> {
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let (entry, reason) = match raw.split_once(" #") {
+            Some((e, r)) => (
+                e.trim(),
+                Some(r.trim().to_string()).filter(|r| !r.is_empty()),
+            ),
+            None => (raw.trim(), None),
+        };
+        let Some(rest) = entry.strip_prefix("vuln:") else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let id = words.next().unwrap_or_default().to_string();
+        if id.is_empty() {
+            anyhow::bail!("{}:{}: `vuln:` needs an advisory id", path.display(), n + 1);
+        }
+        let mut package = None;
+        let mut until = None;
+        for w in words {
+            if let Some(d) = w.strip_prefix("until=") {
+                let ok = d.len() == 10
+                    && d.bytes().enumerate().all(|(i, b)| {
+                        if i == 4 || i == 7 {
+                            b == b'-'
+                        } else {
+                            b.is_ascii_digit()
+                        }
+                    });
+                if !ok {
+                    anyhow::bail!(
+                        "{}:{}: until= takes a date YYYY-MM-DD, got {d:?}",
+                        path.display(),
+                        n + 1
+                    );
+                }
+                until = Some(d.to_string());
+            } else if package.is_none() {
+                package = Some(w.to_string());
+            } else {
+                anyhow::bail!(
+                    "{}:{}: unexpected {w:?} (vuln:ID [PACKAGE] [until=DATE] # reason)",
+                    path.display(),
+                    n + 1
+                );
+            }
+        }
+        out.push(IgnoreEntry {
+            id,
+            package,
+            until,
+            reason,
+            file: path.display().to_string(),
+            line: n + 1,
+        });
+    }
+    Ok(out)
+}
+
+/// A `not_affected` statement from a VEX document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VexStatement {
+    pub id: String,
+    /// purls (or bom-refs) the statement is about; empty: every product.
+    pub products: Vec<String>,
+    pub justification: Option<String>,
+    pub file: String,
+}
+
+/// Reads the `not_affected` statements of an OpenVEX or CycloneDX VEX
+/// document (other statuses do not suppress anything).
+///
+/// # Errors
+/// Not JSON, or neither format.
+pub fn parse_vex(path: &Path, data: &[u8]) -> Result<Vec<VexStatement>> {
+    let doc: Value =
+        serde_json::from_slice(data).with_context(|| format!("{}: not JSON", path.display()))?;
+    let file = path.display().to_string();
+    let s = |v: &Value| v.as_str().map(str::to_string);
+    let mut out = Vec::new();
+    if let Some(statements) = doc.get("statements").and_then(Value::as_array) {
+        for st in statements {
+            if st.get("status").and_then(Value::as_str) != Some("not_affected") {
+                continue;
+            }
+            let vuln = st.get("vulnerability");
+            let id = vuln
+                .and_then(|v| {
+                    s(v).or_else(|| v.get("name").and_then(s))
+                        .or_else(|| v.get("@id").and_then(s))
+                })
+                .unwrap_or_default();
+            let products = st
+                .get("products")
+                .and_then(Value::as_array)
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| s(p).or_else(|| p.get("@id").and_then(s)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let justification = st.get("justification").and_then(s);
+            if !id.is_empty() {
+                out.push(VexStatement {
+                    id,
+                    products,
+                    justification,
+                    file: file.clone(),
+                });
+            }
+        }
+        return Ok(out);
+    }
+    if doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
+        for v in doc
+            .get("vulnerabilities")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let state = v.pointer("/analysis/state").and_then(Value::as_str);
+            if !matches!(state, Some("not_affected" | "false_positive")) {
+                continue;
+            }
+            let products = v
+                .get("affects")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|x| x.get("ref").and_then(s)).collect())
+                .unwrap_or_default();
+            if let Some(id) = v.get("id").and_then(s) {
+                out.push(VexStatement {
+                    id,
+                    products,
+                    justification: v
+                        .pointer("/analysis/justification")
+                        .and_then(s)
+                        .or_else(|| state.map(str::to_string)),
+                    file: file.clone(),
+                });
+            }
+        }
+        return Ok(out);
+    }
+    anyhow::bail!(
+        "{}: neither an OpenVEX document (statements) nor CycloneDX VEX",
+        path.display()
+    )
+}
+
+/// A purl without its qualifiers and subpath, for comparing products.
+fn purl_core(p: &str) -> &str {
+    p.split(['?', '#']).next().unwrap_or(p)
+}
+
+/// Applies ignore entries (expired ones are warned about and not applied)
+/// and VEX statements. Returns the suppressed findings and warnings.
+pub fn suppress(
+    report: &mut VulnReport,
+    ignores: &[IgnoreEntry],
+    vex: &[VexStatement],
+    today: &str,
+) -> Vec<Suppressed> {
+    let mut suppressed = Vec::new();
+    let mut expired_seen = std::collections::BTreeSet::new();
+    let names = |f: &Finding| -> Vec<String> {
+        let mut v = vec![f.id.clone()];
+        v.extend(f.ids.iter().cloned());
+        v
+    };
+    let mut keep = Vec::new();
+    for f in std::mem::take(&mut report.findings) {
+        let ids = names(&f);
+        let purl = f.purl.clone().unwrap_or_default();
+        let by_ignore = ignores.iter().find(|e| {
+            ids.contains(&e.id)
+                && e.package
+                    .as_deref()
+                    .is_none_or(|p| p == f.package_name || purl_core(&purl) == purl_core(p))
+        });
+        if let Some(e) = by_ignore {
+            if e.until.as_deref().is_some_and(|u| u < today) {
+                if expired_seen.insert((e.file.clone(), e.line)) {
+                    report.warnings.push(format!(
+                        "{}:{}: ignore entry for {} expired on {}; the finding is reported again",
+                        e.file,
+                        e.line,
+                        e.id,
+                        e.until.clone().unwrap_or_default()
+                    ));
+                }
+            } else {
+                suppressed.push(Suppressed {
+                    id: f.id.clone(),
+                    package: purl.clone(),
+                    by: format!("ignore file {}:{}", e.file, e.line),
+                    reason: e.reason.clone(),
+                });
+                continue;
+            }
+        }
+        let by_vex = vex.iter().find(|s| {
+            ids.contains(&s.id)
+                && (s.products.is_empty()
+                    || s.products.iter().any(|p| purl_core(p) == purl_core(&purl)))
+        });
+        if let Some(s) = by_vex {
+            suppressed.push(Suppressed {
+                id: f.id.clone(),
+                package: purl,
+                by: format!("VEX {} (not_affected)", s.file),
+                reason: s.justification.clone(),
+            });
+            continue;
+        }
+        keep.push(f);
+    }
+    report.findings = keep;
+    suppressed
 }

@@ -41,6 +41,10 @@ impl IgnoreList {
                 line: n + 1,
                 message,
             };
+            if entry.starts_with("vuln:") {
+                // Vulnerability entries share the file; the vuln scanner reads them.
+                continue;
+            }
             if let Some(rule) = entry.strip_prefix("rule:") {
                 list.rules.push(rule.trim().to_string());
             } else if let Some(glob) = entry.strip_prefix("path:") {

@@ -255,3 +255,112 @@ fn sarif_of_both_scanners_is_schema_valid() {
         }
     }
 }
+
+#[test]
+fn ignore_file_and_vex_suppress_findings_and_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("mirror");
+    mirror(&m);
+    let db = tmp.path().join("db");
+    let o = rampart()
+        .args(["db", "import"])
+        .arg(&m)
+        .arg("--db-dir")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
+    let scan = |extra: &[&str]| {
+        let o = rampart()
+            .args([
+                "scan",
+                &format!("rootfs:{}", root.display()),
+                "--scanners",
+                "vuln",
+                "-f",
+                "json",
+                "--db-dir",
+            ])
+            .arg(&db)
+            .args(extra)
+            .env("SOURCE_DATE_EPOCH", "1795824000")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (v, stderr(&o))
+    };
+    // The target's own .rampartignore: one live entry (by alias-free id and
+    // package), one expired entry (warned about, not applied).
+    std::fs::write(
+        root.join(".rampartignore"),
+        "# reviewed\nvuln:CVE-2024-0002 libssl3 until=2027-01-01 # timing channel not reachable here\n\
+         vuln:CVE-2024-0001 until=2026-01-01 # waiting for the backport\n",
+    )
+    .unwrap();
+    let (v, err) = scan(&[]);
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["CVE-2024-0001"]);
+    assert_eq!(v["suppressed"][0]["id"], "CVE-2024-0002");
+    assert_eq!(
+        v["suppressed"][0]["reason"],
+        "timing channel not reachable here"
+    );
+    assert!(err.contains("expired on 2026-01-01"), "{err}");
+    std::fs::remove_file(root.join(".rampartignore")).unwrap();
+
+    // OpenVEX: not_affected for the installed product suppresses it.
+    let purl =
+        "pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12&upstream=openssl";
+    let openvex = tmp.path().join("app.openvex.json");
+    std::fs::write(
+        &openvex,
+        serde_json::json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.invalid/vex/1",
+            "author": "security team", "timestamp": "2026-11-01T00:00:00Z", "version": 1,
+            "statements": [
+                {"vulnerability": {"name": "CVE-2024-0001"}, "products": [{"@id": purl}],
+                 "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"},
+                {"vulnerability": {"name": "CVE-2024-0002"}, "products": [{"@id": purl}], "status": "affected"}
+            ]})
+        .to_string(),
+    )
+    .unwrap();
+    let (v, _) = scan(&["--vex", openvex.to_str().unwrap()]);
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["CVE-2024-0002"]);
+    assert_eq!(
+        v["suppressed"][0]["reason"],
+        "vulnerable_code_not_in_execute_path"
+    );
+    assert!(
+        v["suppressed"][0]["by"]
+            .as_str()
+            .unwrap()
+            .starts_with("VEX ")
+    );
+
+    // CycloneDX VEX, for a different product: nothing suppressed.
+    let cdx = tmp.path().join("other.cdx.json");
+    std::fs::write(
+        &cdx,
+        serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+            "vulnerabilities": [{"id": "CVE-2024-0001", "analysis": {"state": "not_affected", "justification": "code_not_present"},
+                "affects": [{"ref": "pkg:deb/debian/libssl3@9.9.9"}]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let (v, _) = scan(&["--vex", cdx.to_str().unwrap()]);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 2);
+    assert!(v.get("suppressed").is_none());
+}
