@@ -158,7 +158,8 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     let mut run_vuln = requested.contains(&ScannerKind::Vuln);
     // CycloneDX carries vulnerabilities only: the secret scanner does not run
     // for it (its findings would count for --fail-on without being shown).
-    let run_secret = requested.contains(&ScannerKind::Secret) && format != ScanFormat::Cyclonedx;
+    let mut run_secret =
+        requested.contains(&ScannerKind::Secret) && format != ScanFormat::Cyclonedx;
     // Without a database the vuln scanner cannot run: an error when asked
     // for by name, a warning when it is only part of the default set.
     let db_dir = a.db.resolve();
@@ -200,6 +201,20 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     let (target, opts) = ctx.target(&a.target)?;
     let opened = rampart_source::open(&target, &opts)
         .with_context(|| format!("opening {}", a.target.target))?;
+    // An SBOM document lists packages, not files: nothing for the secret
+    // scanner to read.
+    if run_secret && matches!(opened, Opened::Sbom(_)) {
+        if !run_vuln || (explicit && a.scanners.contains(&ScannerKind::Secret)) {
+            bail!(
+                "{} is an SBOM document: the secret scanner needs files (use --scanners vuln)",
+                a.target.target
+            );
+        }
+        run_secret = false;
+        if !ctx.quiet {
+            warn_line("warning: scanner secret skipped: an SBOM document has no files to read");
+        }
+    }
     let vulns = if run_vuln {
         let progress = Progress::spinner("matching packages against advisories", ctx.quiet);
         let r = rampart_sbom::catalog(&opened, &a.target.target, target.kind())

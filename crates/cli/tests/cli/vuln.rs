@@ -364,3 +364,59 @@ fn ignore_file_and_vex_suppress_findings_and_say_so() {
     assert_eq!(v["findings"].as_array().unwrap().len(), 2);
     assert!(v.get("suppressed").is_none());
 }
+
+#[test]
+fn sbom_documents_are_scanned_for_vulnerabilities_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("mirror");
+    mirror(&m);
+    let db = tmp.path().join("db");
+    let o = rampart()
+        .args(["db", "import"])
+        .arg(&m)
+        .arg("--db-dir")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
+    let bom = tmp.path().join("bom.cdx.json");
+    let o = rampart()
+        .args([
+            "sbom",
+            &format!("rootfs:{}", root.display()),
+            "-f",
+            "cyclonedx",
+            "-o",
+        ])
+        .arg(&bom)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Default scanners: vuln runs, secret is skipped with a warning.
+    let o = rampart()
+        .args(["scan", &format!("sbom:{}", bom.display()), "--db-dir"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("scanner secret skipped"),
+        "{}",
+        stderr(&o)
+    );
+    // Asked for by name: a clear error.
+    let o = rampart()
+        .args([
+            "scan",
+            &format!("sbom:{}", bom.display()),
+            "--scanners",
+            "secret",
+            "--db-dir",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("needs files"), "{}", stderr(&o));
+}
