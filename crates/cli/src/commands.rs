@@ -361,10 +361,7 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
         }
         ScanFormat::Cyclonedx => {
             if let Some(v) = &vulns {
-                let info = rampart_sbom::format::DocumentInfo {
-                    timestamp: rampart_sbom::rfc3339(document_time()),
-                    tool_version: env!("CARGO_PKG_VERSION").to_string(),
-                };
+                let info = document_info();
                 output::emit_json(out, &crate::vuln::cyclonedx(v, &info))?;
             }
         }
@@ -443,10 +440,7 @@ pub fn sbom(ctx: &Ctx, a: &SbomArgs) -> Result<u8> {
     });
     progress.finish();
     let sbom = sbom?;
-    let info = rampart_sbom::format::DocumentInfo {
-        timestamp: rampart_sbom::rfc3339(document_time()),
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
+    let info = document_info();
     let out = a.output.as_deref();
     match a.format {
         SbomFormat::Table => output::emit(out, &output::sbom_table(&sbom))?,
@@ -457,6 +451,14 @@ pub fn sbom(ctx: &Ctx, a: &SbomArgs) -> Result<u8> {
         SbomFormat::Spdx => output::emit_json(out, &rampart_sbom::format::to_spdx(&sbom, &info))?,
     }
     Ok(exit::OK)
+}
+
+/// Who made a document and when, for CycloneDX and SPDX output.
+fn document_info() -> rampart_sbom::format::DocumentInfo {
+    rampart_sbom::format::DocumentInfo {
+        timestamp: rampart_sbom::rfc3339(document_time()),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
 }
 
 /// The creation time written into SBOM documents: `SOURCE_DATE_EPOCH`

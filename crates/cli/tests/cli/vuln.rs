@@ -21,6 +21,25 @@ fn zip_of(records: &[serde_json::Value]) -> Vec<u8> {
     buf.into_inner()
 }
 
+/// A temporary directory with the mirror below imported into `db/` and a
+/// Debian-like root file system in `rootfs/`: what every test here starts from.
+fn imported() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("mirror");
+    mirror(&m);
+    let db = tmp.path().join("db");
+    let o = rampart()
+        .args(["db", "import"])
+        .arg(&m)
+        .arg("--db-dir")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
+    (tmp, db, root)
+}
+
 /// A mirror-layout directory with a few real-shaped advisories.
 pub fn mirror(dir: &Path) {
     let debian = vec![
@@ -72,18 +91,7 @@ pub fn mirror(dir: &Path) {
 
 #[test]
 fn vulnerabilities_in_every_format() {
-    let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("mirror");
-    mirror(&m);
-    let db = tmp.path().join("db");
-    let o = rampart()
-        .args(["db", "import"])
-        .arg(&m)
-        .arg("--db-dir")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (tmp, db, root) = imported();
     let o = rampart()
         .args(["db", "status", "-f", "json", "--db-dir"])
         .arg(&db)
@@ -94,7 +102,6 @@ fn vulnerabilities_in_every_format() {
     assert_eq!(status["kev_entries"], 1);
     assert_eq!(status["epss_scores"], 2);
 
-    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
     let target = format!("rootfs:{}", root.display());
     let tmp_s = tmp.path().display().to_string();
     let scan = |extra: &[&str]| {
@@ -169,19 +176,7 @@ fn vulnerabilities_in_every_format() {
 
 #[test]
 fn cyclonedx_vulnerability_report_is_schema_valid() {
-    let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("mirror");
-    mirror(&m);
-    let db = tmp.path().join("db");
-    let o = rampart()
-        .args(["db", "import"])
-        .arg(&m)
-        .arg("--db-dir")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
+    let (tmp, db, root) = imported();
     let out = tmp.path().join("vex.cdx.json");
     let o = rampart()
         .args([
@@ -209,19 +204,7 @@ fn cyclonedx_vulnerability_report_is_schema_valid() {
 
 #[test]
 fn sarif_of_both_scanners_is_schema_valid() {
-    let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("mirror");
-    mirror(&m);
-    let db = tmp.path().join("db");
-    let o = rampart()
-        .args(["db", "import"])
-        .arg(&m)
-        .arg("--db-dir")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
+    let (tmp, db, root) = imported();
     // A planted credential (assembled here, never stored whole) so the
     // secret run has a result with a region.
     let key = ["AKIA", "QW3RTYU1OP4SDF6G"].concat();
@@ -258,19 +241,7 @@ fn sarif_of_both_scanners_is_schema_valid() {
 
 #[test]
 fn ignore_file_and_vex_suppress_findings_and_say_so() {
-    let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("mirror");
-    mirror(&m);
-    let db = tmp.path().join("db");
-    let o = rampart()
-        .args(["db", "import"])
-        .arg(&m)
-        .arg("--db-dir")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
+    let (tmp, db, root) = imported();
     let scan = |extra: &[&str]| {
         let o = rampart()
             .args([
@@ -367,19 +338,7 @@ fn ignore_file_and_vex_suppress_findings_and_say_so() {
 
 #[test]
 fn sbom_documents_are_scanned_for_vulnerabilities_only() {
-    let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("mirror");
-    mirror(&m);
-    let db = tmp.path().join("db");
-    let o = rampart()
-        .args(["db", "import"])
-        .arg(&m)
-        .arg("--db-dir")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let root = super::sbom::debian_rootfs(&tmp.path().join("rootfs"));
+    let (tmp, db, root) = imported();
     let bom = tmp.path().join("bom.cdx.json");
     let o = rampart()
         .args([
