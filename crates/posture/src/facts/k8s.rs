@@ -1,0 +1,217 @@
+//! Kubernetes manifests to facts: every object of every YAML or JSON
+//! document (multi-document files, `List` kinds), with the file and line
+//! it came from, and the pod template of every workload flattened into
+//! per-container records the policies iterate.
+
+use serde_json::{Map, Value, json};
+
+/// The most objects read from one file.
+const MAX_OBJECTS: usize = 10_000;
+/// The most nesting of `List` kinds followed.
+const MAX_LIST_DEPTH: usize = 4;
+
+/// Objects parsed from manifest text, and problems met.
+#[derive(Debug, Default, Clone)]
+pub struct Manifests {
+    pub objects: Vec<Value>,
+    pub notes: Vec<String>,
+}
+
+/// Whether `name` looks like a manifest file.
+#[must_use]
+pub fn is_manifest_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.ends_with(".yaml") || n.ends_with(".yml") || n.ends_with(".json")
+}
+
+/// Parses one file's text: YAML documents separated by `---` lines (JSON
+/// is YAML too). Documents without `apiVersion` and `kind` are not
+/// Kubernetes objects and are left out silently; documents that do not
+/// parse are noted (a Helm chart's templates must be rendered first).
+pub fn parse_file(file: &str, text: &str, out: &mut Manifests) {
+    let mut start = 1usize;
+    let mut doc = String::new();
+    let mut index = 0usize;
+    let mut flush = |doc: &mut String, start: usize, out: &mut Manifests| {
+        if !doc.trim().is_empty() {
+            parse_doc(file, doc, start, index, out);
+            index += 1;
+        }
+        doc.clear();
+    };
+    for (n, line) in text.lines().enumerate() {
+        if (line.starts_with("---") && line[3..].trim().is_empty()) || line.starts_with("--- ") {
+            flush(&mut doc, start, out);
+            start = n + 2;
+            if let Some(rest) = line.strip_prefix("--- ") {
+                doc.push_str(rest);
+                doc.push('\n');
+                start = n + 1;
+            }
+            continue;
+        }
+        if line.starts_with("...") && line[3..].trim().is_empty() {
+            continue;
+        }
+        if doc.is_empty() && line.trim().is_empty() {
+            start = n + 2;
+            continue;
+        }
+        doc.push_str(line);
+        doc.push('\n');
+    }
+    flush(&mut doc, start, out);
+}
+
+fn parse_doc(file: &str, doc: &str, line: usize, index: usize, out: &mut Manifests) {
+    let v: Value = match yaml_serde::from_str(doc) {
+        Ok(v) => v,
+        Err(e) => {
+            if doc.contains("{{") {
+                out.notes.push(format!(
+                    "{file}:{line}: not YAML (a template? render Helm charts with `helm template` first)"
+                ));
+            } else {
+                out.notes.push(format!("{file}:{line}: not YAML: {e}"));
+            }
+            return;
+        }
+    };
+    push_object(file, line, index, v, 0, out);
+}
+
+fn push_object(file: &str, line: usize, index: usize, v: Value, depth: usize, out: &mut Manifests) {
+    let Value::Object(mut obj) = v else { return };
+    let (Some(kind), Some(_)) = (
+        obj.get("kind").and_then(Value::as_str).map(str::to_string),
+        obj.get("apiVersion").and_then(Value::as_str),
+    ) else {
+        return;
+    };
+    if kind.ends_with("List") {
+        if let Some(Value::Array(items)) = obj.remove("items")
+            && depth < MAX_LIST_DEPTH
+        {
+            for item in items {
+                push_object(file, line, index, item, depth + 1, out);
+            }
+        }
+        return;
+    }
+    if out.objects.len() >= MAX_OBJECTS {
+        return;
+    }
+    obj.insert(
+        "_source".to_string(),
+        json!({"file": file, "line": line, "document": index}),
+    );
+    out.objects.push(Value::Object(obj));
+}
+
+/// The pod template of a workload object: (pod metadata, pod spec).
+fn pod_of(obj: &Value) -> Option<(&Value, &Value)> {
+    let kind = obj.get("kind")?.as_str()?;
+    let tpl = match kind {
+        "Pod" => {
+            return Some((
+                obj.get("metadata").unwrap_or(&Value::Null),
+                obj.get("spec")?,
+            ));
+        }
+        "Deployment"
+        | "ReplicaSet"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
+        | "ReplicationController" => obj.get("spec")?.get("template")?,
+        "CronJob" => obj
+            .get("spec")?
+            .get("jobTemplate")?
+            .get("spec")?
+            .get("template")?,
+        _ => return None,
+    };
+    Some((
+        tpl.get("metadata").unwrap_or(&Value::Null),
+        tpl.get("spec")?,
+    ))
+}
+
+/// The facts document for a set of objects.
+#[must_use]
+pub fn facts(m: &Manifests) -> Value {
+    let mut workloads = Vec::new();
+    let mut containers = Vec::new();
+    for obj in &m.objects {
+        let Some((pmeta, pspec)) = pod_of(obj) else {
+            continue;
+        };
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let meta = obj.get("metadata").unwrap_or(&Value::Null);
+        let name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("(unnamed)");
+        let ns = meta.get("namespace").and_then(Value::as_str);
+        let resource = format!(
+            "{kind}/{}{name}",
+            ns.map(|n| format!("{n}/")).unwrap_or_default()
+        );
+        let src = obj.get("_source").cloned().unwrap_or(Value::Null);
+        let labels = pmeta.get("labels").cloned().unwrap_or_else(|| json!({}));
+        let annotations = pmeta
+            .get("annotations")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let mut spec = pspec.clone();
+        let mut list = Vec::new();
+        if let Value::Object(s) = &mut spec {
+            for (field, ty) in [
+                ("initContainers", "initContainer"),
+                ("containers", "container"),
+                ("ephemeralContainers", "ephemeralContainer"),
+            ] {
+                if let Some(Value::Array(cs)) = s.remove(field) {
+                    for c in cs {
+                        list.push((ty, c));
+                    }
+                }
+            }
+        }
+        for (ty, c) in list {
+            let cname = c
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("(unnamed)")
+                .to_string();
+            containers.push(json!({
+                "resource": resource,
+                "kind": kind,
+                "namespace": ns,
+                "name": cname,
+                "type": ty,
+                "container": c,
+                "pod": spec,
+                "annotations": annotations,
+                "source": src,
+            }));
+        }
+        workloads.push(json!({
+            "resource": resource,
+            "kind": kind,
+            "name": name,
+            "namespace": ns,
+            "labels": labels,
+            "annotations": annotations,
+            "spec": spec,
+            "source": src,
+        }));
+    }
+    let mut f = Map::new();
+    f.insert("kind".into(), json!("k8s"));
+    f.insert("objects".into(), Value::Array(m.objects.clone()));
+    f.insert("workloads".into(), Value::Array(workloads));
+    f.insert("containers".into(), Value::Array(containers));
+    f.insert("notes".into(), json!(m.notes));
+    Value::Object(f)
+}
