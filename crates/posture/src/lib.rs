@@ -209,6 +209,41 @@ pub fn k8s_facts_from_text(file: &str, text: &str) -> Value {
     facts::k8s::facts(&m)
 }
 
+/// The facts a check's fixture stands for: the benchmark's compliant
+/// baseline with `example` applied (a merge patch; for `k8s` and for
+/// Dockerfiles, source text replacing the baseline's). Used by the tests
+/// and by `rampart posture check`.
+#[doc(hidden)]
+#[must_use]
+pub fn fixture_facts(benchmark: &str, example: Option<&Value>) -> Value {
+    let baseline = PolicySet::baseline(benchmark).unwrap_or("{}");
+    match (benchmark, example) {
+        ("k8s", Some(Value::String(text))) => k8s_facts_from_text("fixture.yaml", text),
+        ("k8s", _) => k8s_facts_from_text("baseline.yaml", baseline),
+        (_, ex) => {
+            let mut base: Value = serde_json::from_str(baseline).unwrap_or(Value::Null);
+            let dockerfile = match ex {
+                Some(Value::String(text)) => Some(text.clone()),
+                _ => base
+                    .get("_dockerfile")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            };
+            if let Value::Object(o) = &mut base {
+                o.remove("_dockerfile");
+            }
+            if let Some(text) = dockerfile {
+                base["dockerfiles"] =
+                    Value::Array(vec![facts::image::dockerfile_facts("Dockerfile", &text)]);
+            }
+            if let Some(p) = ex.filter(|p| p.is_object()) {
+                merge_patch(&mut base, p);
+            }
+            base
+        }
+    }
+}
+
 /// Merges `patch` into `base` (JSON merge patch, RFC 7396: objects merge,
 /// `null` deletes, anything else replaces). Fixtures are written this way.
 pub fn merge_patch(base: &mut Value, patch: &Value) {

@@ -58,8 +58,8 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "linux/accounts.yaml",
     "linux/permissions.rego",
     "linux/permissions.yaml",
-    // TEMP "image/image.rego",
-    // TEMP "image/image.yaml",
+    "image/image.rego",
+    "image/image.yaml",
     // TEMP "k8s/pod.rego",
     // TEMP "k8s/pod.yaml",
     // TEMP "k8s/workload.rego",
@@ -152,7 +152,21 @@ impl PolicySet {
                 meta.as_ref().map(|(n, t)| (n.clone(), t.as_str())),
             )?;
         }
-        Ok(())
+        self.prepare()
+    }
+
+    /// Analyses the modules once (rule order, imports), so that every
+    /// evaluation, on a clone of the engine, starts from a prepared one.
+    /// Conflicts between modules (a user's package redefining a built-in
+    /// rule) are reported here.
+    fn prepare(&mut self) -> Result<()> {
+        self.engine
+            .eval_query("true".to_string(), false)
+            .map(|_| ())
+            .map_err(|e| PostureError::Policy {
+                file: self.sources.last().cloned().unwrap_or_default(),
+                message: format!("{e:#}"),
+            })
     }
 
     fn add(&mut self, file: &str, rego: &str, meta: Option<(String, &str)>) -> Result<()> {

@@ -4,26 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use rampart_posture::{PolicySet, Status, k8s_facts_from_text, merge_patch};
+use rampart_posture::{PolicySet, Status, fixture_facts};
 use serde_json::Value;
-
-fn facts_for(benchmark: &str, example: Option<&Value>) -> Value {
-    let baseline = PolicySet::baseline(benchmark).unwrap_or("{}");
-    match (benchmark, example) {
-        ("k8s", None) => k8s_facts_from_text("baseline.yaml", baseline),
-        ("k8s", Some(Value::String(text))) => k8s_facts_from_text("fixture.yaml", text),
-        (_, ex) => {
-            let mut base: Value = serde_json::from_str(baseline).unwrap_or(Value::Null);
-            if let Some(Value::String(text)) = ex {
-                let df = rampart_posture::facts::image::dockerfile_facts("Dockerfile", text);
-                base["dockerfiles"] = Value::Array(vec![df]);
-            } else if let Some(p) = ex {
-                merge_patch(&mut base, p);
-            }
-            base
-        }
-    }
-}
 
 #[test]
 fn every_check_passes_and_fails_on_its_fixtures() {
@@ -34,7 +16,10 @@ fn every_check_passes_and_fails_on_its_fixtures() {
             set.evaluate_check(&check.id, facts)
                 .unwrap_or_else(|e| panic!("{}: {e}", check.id))
         };
-        let pass = eval(&facts_for(&check.benchmark, check.examples.pass.as_ref()));
+        let pass = eval(&fixture_facts(
+            &check.benchmark,
+            check.examples.pass.as_ref(),
+        ));
         if pass.status != Status::Pass {
             problems.push(format!(
                 "{}: expected pass, got {:?} {:?} {:?}",
@@ -45,7 +30,7 @@ fn every_check_passes_and_fails_on_its_fixtures() {
             problems.push(format!("{}: no failing example", check.id));
             continue;
         };
-        let fail = eval(&facts_for(&check.benchmark, Some(fail_ex)));
+        let fail = eval(&fixture_facts(&check.benchmark, Some(fail_ex)));
         if fail.status != Status::Fail || fail.evidence.is_empty() {
             problems.push(format!(
                 "{}: expected fail with evidence, got {:?} {:?}",

@@ -837,10 +837,10 @@ fn scan(
         ungrouped: Vec<String>,
         suid: Vec<String>,
         sgid: Vec<String>,
-        files: u64,
         truncated: bool,
     }
     let acc = Mutex::new(Acc::default());
+    let files = std::sync::atomic::AtomicU64::new(0);
     let mut notes = Vec::new();
     let mut seen = BTreeSet::new();
     let known_ids = !uids.is_empty();
@@ -871,18 +871,29 @@ fn scan(
         }
         let res = walk(&real, &opts, |ev| {
             let WalkEvent::File(w) = ev else { return };
-            let path = format!("{}/{}", prefix.trim_end_matches('/'), w.path.display());
+            files.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let m = w.mode;
+            let is_file = w.kind == FileKind::File;
+            let flags = [
+                is_file && m & 0o002 != 0,
+                w.kind == FileKind::Dir && m & 0o002 != 0 && m & 0o1000 == 0,
+                known_ids && w.kind != FileKind::Symlink && !uids.contains_key(&w.uid),
+                known_ids && w.kind != FileKind::Symlink && !gids.contains_key(&w.gid),
+                is_file && m & 0o4000 != 0,
+                is_file && m & 0o2000 != 0,
+            ];
+            if !flags.contains(&true) {
+                return;
+            }
+            let shown = w.path.display();
+            let path = format!(
+                "{}/{}",
+                prefix.trim_end_matches('/'),
+                shown.trim_start_matches('/')
+            );
             let mut a = acc
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            a.files += 1;
-            let push = |v: &mut Vec<String>, t: &mut bool, p: &str| {
-                if v.len() < SCAN_MAX {
-                    v.push(p.to_string());
-                } else {
-                    *t = true;
-                }
-            };
             let Acc {
                 world_writable,
                 ww_dirs_no_sticky,
@@ -893,29 +904,22 @@ fn scan(
                 truncated,
                 ..
             } = &mut *a;
-            match w.kind {
-                FileKind::File => {
-                    if w.mode & 0o002 != 0 {
-                        push(world_writable, truncated, &path);
-                    }
-                    if w.mode & 0o4000 != 0 {
-                        push(suid, truncated, &path);
-                    }
-                    if w.mode & 0o2000 != 0 {
-                        push(sgid, truncated, &path);
-                    }
+            let lists = [
+                world_writable,
+                ww_dirs_no_sticky,
+                unowned,
+                ungrouped,
+                suid,
+                sgid,
+            ];
+            for (flag, list) in flags.into_iter().zip(lists) {
+                if !flag {
+                    continue;
                 }
-                FileKind::Dir if w.mode & 0o002 != 0 && w.mode & 0o1000 == 0 => {
-                    push(ww_dirs_no_sticky, truncated, &path);
-                }
-                _ => {}
-            }
-            if known_ids && w.kind != FileKind::Symlink {
-                if !uids.contains_key(&w.uid) {
-                    push(unowned, truncated, &path);
-                }
-                if !gids.contains_key(&w.gid) {
-                    push(ungrouped, truncated, &path);
+                if list.len() < SCAN_MAX {
+                    list.push(path.clone());
+                } else {
+                    *truncated = true;
                 }
             }
         });
@@ -942,7 +946,7 @@ fn scan(
     (
         json!({
             "dirs": SYSTEM_DIRS,
-            "files": a.files,
+            "files": files.into_inner(),
             "world_writable": a.world_writable,
             "world_writable_dirs_without_sticky": a.ww_dirs_no_sticky,
             "unowned": a.unowned,
