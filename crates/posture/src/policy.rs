@@ -60,12 +60,12 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "linux/permissions.yaml",
     "image/image.rego",
     "image/image.yaml",
-    // TEMP "k8s/pod.rego",
-    // TEMP "k8s/pod.yaml",
-    // TEMP "k8s/workload.rego",
-    // TEMP "k8s/workload.yaml",
-    // TEMP "k8s/rbac.rego",
-    // TEMP "k8s/rbac.yaml",
+    "k8s/pod.rego",
+    "k8s/pod.yaml",
+    "k8s/workload.rego",
+    "k8s/workload.yaml",
+    "k8s/rbac.rego",
+    "k8s/rbac.yaml",
 ];
 
 /// The benchmarks' compliant baseline facts, for fixtures.

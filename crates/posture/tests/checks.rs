@@ -68,9 +68,13 @@ fn check_ids_are_unique_and_snapshotted() {
         return;
     }
     let want = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        listing, want,
-        "check ids changed: rerun with UPDATE_GOLDEN=1 and review the diff"
+    let have: BTreeSet<&str> = listing.lines().collect();
+    let had: BTreeSet<&str> = want.lines().collect();
+    let added: Vec<_> = have.difference(&had).collect();
+    let removed: Vec<_> = had.difference(&have).collect();
+    assert!(
+        added.is_empty() && removed.is_empty(),
+        "check list changed (rerun with UPDATE_GOLDEN=1 and review):\nadded: {added:#?}\nremoved: {removed:#?}"
     );
 }
 

@@ -207,8 +207,50 @@ pub fn facts(m: &Manifests) -> Value {
             "source": src,
         }));
     }
+    // Objects by kind (RBAC, services, policies...), with their resource
+    // name and source, for the policies that look at one kind.
+    let mut by_kind: Map<String, Value> = Map::new();
+    for obj in &m.objects {
+        let Some(kind) = obj.get("kind").and_then(Value::as_str) else {
+            continue;
+        };
+        if pod_of(obj).is_some() {
+            continue;
+        }
+        let meta = obj.get("metadata").unwrap_or(&Value::Null);
+        let name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("(unnamed)");
+        let ns = meta.get("namespace").and_then(Value::as_str);
+        let mut o = obj.clone();
+        if let Value::Object(map) = &mut o {
+            map.insert(
+                "_resource".into(),
+                json!(format!(
+                    "{kind}/{}{name}",
+                    ns.map(|n| format!("{n}/")).unwrap_or_default()
+                )),
+            );
+        }
+        if let Value::Array(list) = by_kind.entry(kind.to_string()).or_insert_with(|| json!([])) {
+            list.push(o);
+        }
+    }
     let mut f = Map::new();
     f.insert("kind".into(), json!("k8s"));
+    let count = |kinds: &[&str]| -> usize {
+        kinds
+            .iter()
+            .filter_map(|k| by_kind.get(*k).and_then(Value::as_array).map(Vec::len))
+            .sum()
+    };
+    f.insert("rbac_roles".into(), json!(count(&["Role", "ClusterRole"])));
+    f.insert(
+        "rbac_bindings".into(),
+        json!(count(&["RoleBinding", "ClusterRoleBinding"])),
+    );
+    f.insert("by_kind".into(), Value::Object(by_kind));
     f.insert("objects".into(), Value::Array(m.objects.clone()));
     f.insert("workloads".into(), Value::Array(workloads));
     f.insert("containers".into(), Value::Array(containers));
