@@ -45,14 +45,11 @@ fail contains e if {
 history := [h | some h in img.history; is_string(h.created_by)]
 
 fail contains e if {
-	some h in history
-	regex.match(`^\|[0-9]+ `, h.created_by)
-	some kv in split(h.created_by, " ")
-	contains(kv, "=")
-	parts := split(kv, "=")
-	secret_var(parts[0])
-	literal(parts[1])
-	e := {"check": "RMP-IMG-004", "resource": img.reference, "key": sprintf("history[%d] build argument %s", [h.index, parts[0]]), "found": "a literal value (not shown)", "expected": "build secrets (--secret) instead of ARG"}
+	some h in img.history
+	some arg in object.get(h, "build_args", [])
+	secret_var(arg.name)
+	literal(arg.value)
+	e := {"check": "RMP-IMG-004", "resource": img.reference, "key": sprintf("history[%d] build argument %s", [h.index, arg.name]), "found": "a literal value (not shown)", "expected": "build secrets (--secret) instead of ARG"}
 }
 
 fail contains e if {

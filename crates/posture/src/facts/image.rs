@@ -40,7 +40,8 @@ pub fn image_facts(img: &Image) -> Result<Value> {
     let mut caches: std::collections::BTreeMap<&str, (u64, u64)> =
         std::collections::BTreeMap::new();
     for (path, v) in view.files() {
-        let p = path.display();
+        let shown = path.display();
+        let p = shown.trim_start_matches('/');
         if v.kind == FileKind::File {
             let entry = || json!({"path": format!("/{p}"), "layer": v.layer});
             if v.mode & 0o4000 != 0 && suid.len() < MAX_LIST {
@@ -58,7 +59,7 @@ pub fn image_facts(img: &Image) -> Result<Value> {
                 }
             }
         }
-        if NOTABLE.contains(&p.as_str()) && v.kind != FileKind::Dir {
+        if NOTABLE.contains(&p) && v.kind != FileKind::Dir {
             notable.insert(format!("/{p}"), json!(true));
         }
     }
@@ -84,7 +85,10 @@ pub fn image_facts(img: &Image) -> Result<Value> {
         .history
         .iter()
         .enumerate()
-        .map(|(i, h)| json!({"index": i, "created_by": h.created_by, "empty_layer": h.empty_layer}))
+        .map(|(i, h)| {
+            let (created_by, build_args) = h.created_by.as_deref().map(split_build_args).unzip();
+            json!({"index": i, "created_by": created_by, "build_args": build_args.unwrap_or_default(), "empty_layer": h.empty_layer})
+        })
         .collect();
     let caches: Vec<Value> = caches
         .into_iter()
@@ -106,6 +110,29 @@ pub fn image_facts(img: &Image) -> Result<Value> {
         "caches": caches,
         "files": notable,
     }))
+}
+
+/// A history command of a build with arguments starts `|N K=V ... cmd`.
+/// Returns the command with every value replaced by `***` (build
+/// arguments often carry tokens) and the arguments themselves.
+fn split_build_args(cmd: &str) -> (String, Vec<Value>) {
+    let Some(rest) = cmd.strip_prefix('|') else {
+        return (cmd.to_string(), Vec::new());
+    };
+    let mut words = rest.split(' ');
+    let Some(n) = words.next().and_then(|n| n.parse::<usize>().ok()) else {
+        return (cmd.to_string(), Vec::new());
+    };
+    let mut args = Vec::new();
+    let mut shown = vec![format!("|{n}")];
+    for _ in 0..n.min(1000) {
+        let Some(w) = words.next() else { break };
+        let (k, v) = w.split_once('=').unwrap_or((w, ""));
+        args.push(json!({"name": k, "value": v}));
+        shown.push(format!("{k}=***"));
+    }
+    shown.extend(words.map(str::to_string));
+    (shown.join(" "), args)
 }
 
 /// Facts of one Dockerfile: its instructions and build stages.

@@ -328,7 +328,8 @@ pub struct SshSetting {
 
 /// The effective global sshd settings: the first value of each keyword
 /// wins (sshd's rule), `Include` lines are expanded through `include`
-/// (given the pattern, it returns `(file, text)` pairs; depth-bounded), and
+/// (given the pattern, it returns `(file, text)` pairs; at most 8 levels
+/// deep and 64 files in all, so self-including files stay cheap), and
 /// nothing inside `Match` blocks is applied.
 pub fn sshd_config(
     file: &str,
@@ -337,7 +338,8 @@ pub fn sshd_config(
 ) -> Vec<SshSetting> {
     let mut out = Vec::new();
     let mut in_match = false;
-    sshd_into(file, text, include, 0, &mut in_match, &mut out);
+    let mut budget = 64usize;
+    sshd_into(file, text, include, 0, &mut budget, &mut in_match, &mut out);
     out
 }
 
@@ -346,6 +348,7 @@ fn sshd_into(
     text: &str,
     include: &dyn Fn(&str) -> Vec<(String, String)>,
     depth: usize,
+    budget: &mut usize,
     in_match: &mut bool,
     out: &mut Vec<SshSetting>,
 ) {
@@ -367,9 +370,13 @@ fn sshd_into(
             if depth < 8 {
                 for pattern in v.split_whitespace() {
                     for (f, t) in include(pattern) {
+                        if *budget == 0 {
+                            return;
+                        }
+                        *budget -= 1;
                         // A Match block opened in an included file ends with it.
                         let mut inner = *in_match;
-                        sshd_into(&f, &t, include, depth + 1, &mut inner, out);
+                        sshd_into(&f, &t, include, depth + 1, budget, &mut inner, out);
                     }
                 }
             }
@@ -384,5 +391,50 @@ fn sshd_into(
             file: file.to_string(),
             line: (n + 1) as u64,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sshd_includes_are_bounded() {
+        let text = "Include a\nInclude b\nInclude c\nPort 22\n";
+        let calls = std::cell::Cell::new(0usize);
+        let again = |_: &str| {
+            calls.set(calls.get() + 1);
+            vec![("/etc/ssh/x".to_string(), text.to_string())]
+        };
+        let s = sshd_config("/etc/ssh/sshd_config", text, &again);
+        assert_eq!(s.len(), 1);
+        assert!(calls.get() <= 64 * 3, "{}", calls.get());
+    }
+
+    #[test]
+    fn pam_keeps_bracketed_controls() {
+        let l = pam(
+            "auth [success=1 default=ignore] pam_unix.so nullok\n-session optional /lib/security/pam_systemd.so\n",
+        );
+        assert_eq!(l[0].control, "[success=1 default=ignore]");
+        assert_eq!(l[0].args, ["nullok"]);
+        assert_eq!(l[1].kind, "session");
+        assert_eq!(l[1].module, "pam_systemd.so");
+    }
+
+    #[test]
+    fn mounts_decode_octal_escapes() {
+        let m = mounts("/dev/sda1 /mnt/my\\040disk ext4 rw,nosuid 0 0\n");
+        assert_eq!(m[0].target, "/mnt/my disk");
+        assert_eq!(m[0].options, ["rw", "nosuid"]);
+    }
+
+    #[test]
+    fn shadow_never_keeps_hashes() {
+        let s = shadow("a:$6$salt$hash:19000:0:99999:7:::\nb::19000::::::\nc:!$y$x:1:::::\n");
+        assert_eq!((s[0].state, s[0].algorithm), ("hash", "sha512"));
+        assert_eq!(s[1].state, "empty");
+        assert_eq!((s[2].state, s[2].algorithm), ("locked", "yescrypt"));
+        assert_eq!(s[0].max_days, Some(99999));
     }
 }
