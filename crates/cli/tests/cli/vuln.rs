@@ -411,3 +411,60 @@ fn sbom_documents_are_scanned_for_vulnerabilities_only() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("needs files"), "{}", stderr(&o));
 }
+
+/// An SBOM document read back (ours, in both formats) keeps what OS
+/// matching needs: the distribution from the purls' `distro` qualifier and
+/// the source package from `upstream`, so it finds what the root file
+/// system itself finds.
+#[test]
+fn sbom_documents_find_the_same_os_vulnerabilities() {
+    let (tmp, db, root) = imported();
+    let ids = |target: &str| -> Vec<String> {
+        let o = rampart()
+            .args([
+                "scan",
+                target,
+                "--scanners",
+                "vuln",
+                "-f",
+                "json",
+                "--db-dir",
+            ])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["vuln"]["skipped"], serde_json::json!([]), "{target}");
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["package_name"].as_str().unwrap(),
+                    f["id"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let direct = ids(&format!("rootfs:{}", root.display()));
+    assert_eq!(direct.len(), 2, "{direct:?}");
+    for format in ["cyclonedx", "spdx"] {
+        let doc = tmp.path().join(format!("sbom.{format}.json"));
+        let o = rampart()
+            .args([
+                "sbom",
+                &format!("rootfs:{}", root.display()),
+                "-f",
+                format,
+                "-o",
+            ])
+            .arg(&doc)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(ids(&format!("sbom:{}", doc.display())), direct, "{format}");
+    }
+}
