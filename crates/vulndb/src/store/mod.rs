@@ -517,3 +517,50 @@ pub(crate) fn touch_checked(dir: &Path, names: &[String], at: i64) -> Result<()>
     }
     Ok(())
 }
+
+/// The lock file writers hold while they update a database directory.
+pub const LOCK_FILE: &str = ".rampart-vuln.lock";
+
+/// Prefixes of the temporary files writers make in the directory.
+const TEMP_PREFIXES: [&str; 2] = [".rampart-vuln.db.", ".rampart-download."];
+
+/// An exclusive hold on a database directory for one writer (update or
+/// import), released when dropped. Readers never wait: they see the old
+/// database until the atomic rename.
+#[derive(Debug)]
+pub(crate) struct WriterLock {
+    _file: std::fs::File,
+}
+
+impl WriterLock {
+    /// Takes the lock, failing at once when another writer holds it, then
+    /// removes temporary files an earlier writer left behind when it was
+    /// killed (no writer can be using them now).
+    pub(crate) fn acquire(dir: &std::path::Path) -> crate::error::Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| crate::DbError::io(dir, e))?;
+        let path = dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| crate::DbError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(crate::DbError::Busy(dir.to_path_buf()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(crate::DbError::io(&path, e)),
+        }
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if TEMP_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        Ok(WriterLock { _file: file })
+    }
+}
