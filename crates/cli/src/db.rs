@@ -11,7 +11,7 @@ use rampart_vulndb::{Database, FeedLocations, ImportOptions, UpdateOptions};
 use crate::args::Format;
 use crate::exit;
 use crate::output;
-use crate::progress::Progress;
+use crate::progress::FeedProgress;
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
@@ -109,11 +109,13 @@ pub fn run(cmd: &DbCommand, quiet: bool) -> Result<u8> {
             if !a.ecosystems.is_empty() {
                 locations.osv_ecosystems.clone_from(&a.ecosystems);
             }
+            let progress = FeedProgress::new(quiet);
+            let callback = |p: &rampart_vulndb::Progress<'_>| progress.report(p);
             let opts = UpdateOptions {
                 locations,
+                progress: Some(&callback),
                 ..UpdateOptions::default()
             };
-            let progress = Progress::spinner("updating the advisory database", quiet);
             let report = Database::update(&dir, &opts)
                 .with_context(|| format!("updating {}", dir.display()));
             progress.finish();
@@ -134,10 +136,11 @@ pub fn run(cmd: &DbCommand, quiet: bool) -> Result<u8> {
         }
         DbCommand::Import(a) => {
             let dir = a.dir.resolve()?;
-            let progress = Progress::spinner("importing advisories", quiet);
+            let progress = FeedProgress::new(quiet);
+            let callback = |p: &rampart_vulndb::Progress<'_>| progress.report(p);
             let opts = ImportOptions {
                 limits: rampart_vulndb::Limits::default(),
-                progress: None,
+                progress: Some(&callback),
             };
             let report = Database::import(&dir, &a.path, &opts)
                 .with_context(|| format!("importing {} into {}", a.path.display(), dir.display()));

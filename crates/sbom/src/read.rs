@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::SbomError;
-use crate::package::{Ecosystem, Location, Package, Sbom};
+use crate::package::{Distro, Ecosystem, Location, Package, Sbom};
 use crate::purl;
 
 /// Largest SBOM document read.
@@ -112,6 +112,69 @@ fn cyclonedx_components(list: &[Value], loc: &str, out: &mut Vec<Package>) {
     }
 }
 
+/// Splits `debian-12`, `alpine-3.20.1`, `ubuntu-22.04` (a purl's `distro`
+/// qualifier) into id and version.
+fn split_distro(text: &str) -> Option<(String, String)> {
+    let (id, version) = text.rsplit_once('-')?;
+    (!id.is_empty() && version.starts_with(|c: char| c.is_ascii_digit()))
+        .then(|| (id.to_ascii_lowercase(), version.to_string()))
+}
+
+/// The operating system a document describes: the `distro` qualifier most
+/// OS package purls carry (as Rampart, syft and trivy write them), else
+/// CycloneDX's `operating-system` component. Without either, OS packages
+/// cannot be matched to their distribution's advisories.
+fn distro_of(doc: &Value, packages: &[Package]) -> Option<Distro> {
+    let mut votes: std::collections::BTreeMap<(String, String), usize> =
+        std::collections::BTreeMap::new();
+    for p in packages.iter().filter(|p| p.ecosystem.is_os()) {
+        let Some(parsed) = purl::parse(&p.purl) else {
+            continue;
+        };
+        if let Some((id, version)) = parsed
+            .qualifiers
+            .iter()
+            .find(|(k, _)| k == "distro")
+            .and_then(|(_, v)| split_distro(v))
+        {
+            *votes.entry((id, version)).or_insert(0) += 1;
+        }
+    }
+    let best = votes
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(k, _)| k)
+        .or_else(|| {
+            let mut comps: Vec<&Value> = Vec::new();
+            if let Some(c) = doc.pointer("/metadata/component") {
+                comps.push(c);
+            }
+            comps.extend(
+                doc.get("components")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            );
+            comps.into_iter().find_map(|c| {
+                (c.get("type").and_then(Value::as_str) == Some("operating-system"))
+                    .then(|| {
+                        let id = c.get("name").and_then(Value::as_str)?;
+                        let v = c.get("version").and_then(Value::as_str)?;
+                        Some((id.to_ascii_lowercase(), v.to_string()))
+                    })
+                    .flatten()
+            })
+        })?;
+    Some(Distro {
+        id: best.0,
+        version_id: best.1,
+        pretty_name: String::new(),
+        id_like: Vec::new(),
+        version_codename: None,
+        distroless: false,
+    })
+}
+
 /// Reads an SBOM document.
 ///
 /// # Errors
@@ -185,10 +248,11 @@ pub fn read_sbom(path: &Path, target: &str) -> Result<Sbom, SbomError> {
         (a.ecosystem, &a.name, &a.version).cmp(&(b.ecosystem, &b.name, &b.version))
     });
     packages.dedup_by(|a, b| a.purl == b.purl);
+    let distro = distro_of(&doc, &packages);
     Ok(Sbom {
         target: target.to_string(),
         kind: "sbom".to_string(),
-        distro: None,
+        distro,
         image_id: None,
         image_reference: None,
         packages,

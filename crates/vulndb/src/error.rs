@@ -55,6 +55,10 @@ pub enum DbError {
     Http { url: String, message: String },
     #[error("cancelled")]
     Cancelled,
+    #[error(
+        "another `rampart db update` or `db import` is writing the database in {0}; wait for it to finish"
+    )]
+    Busy(PathBuf),
     #[error("stored record {id} is corrupt: {message}")]
     Corrupt { id: String, message: String },
 }

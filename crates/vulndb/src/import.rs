@@ -613,6 +613,7 @@ impl Database {
     /// I/O, unreadable or oversized feeds, invalid records, cancellation.
     pub fn import(dir: &Path, path: &Path, opts: &ImportOptions<'_>) -> Result<ImportReport> {
         let inputs = discover(path)?;
+        let _lock = crate::store::WriterLock::acquire(dir)?;
         let replaced: Vec<String> = inputs.iter().map(|i| i.source.clone()).collect();
         let carry = carried_sources(dir, &replaced);
         build(dir, &inputs, &carry, opts)

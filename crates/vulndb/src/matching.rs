@@ -107,6 +107,17 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Orders versions by their scheme, lowest first; versions the scheme
+/// cannot parse follow in text order.
+fn sort_versions(scheme: Option<Scheme>, versions: &mut Vec<String>) {
+    let Some(s) = scheme else { return };
+    let (mut ok, bad): (Vec<String>, Vec<String>) =
+        versions.drain(..).partition(|v| compare(s, v, v).is_ok());
+    ok.sort_by(|a, b| compare(s, a, b).unwrap_or(Ordering::Equal));
+    versions.extend(ok);
+    versions.extend(bad);
+}
+
 /// Findings plus the packages that had no advisory source.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MatchReport {
@@ -355,6 +366,10 @@ impl Database {
                 affected.iter().flat_map(|(h, _)| h.fixed.clone()).collect();
             fixed.sort();
             fixed.dedup();
+            sort_versions(
+                scheme_for_osv_ecosystem(&affected[0].0.osv_ecosystem),
+                &mut fixed,
+            );
             let evidence: Vec<String> = affected
                 .iter()
                 .flat_map(|(h, m)| {
@@ -488,5 +503,19 @@ impl Database {
             published: best_meta.published.clone(),
             modified: best_meta.modified.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_versions_are_ordered_by_their_scheme() {
+        let mut v: Vec<String> = ["1.10.0", "1.9.2", "not a version!", "1.2.0"]
+            .map(String::from)
+            .to_vec();
+        sort_versions(Some(Scheme::Semver), &mut v);
+        assert_eq!(v, ["1.2.0", "1.9.2", "1.10.0", "not a version!"]);
     }
 }

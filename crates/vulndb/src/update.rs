@@ -377,6 +377,7 @@ impl Database {
     /// all could be found and there is no previous database.
     pub fn update(dir: &Path, opts: &UpdateOptions<'_>) -> Result<UpdateReport> {
         std::fs::create_dir_all(dir).map_err(|e| DbError::io(dir, e))?;
+        let _lock = crate::store::WriterLock::acquire(dir)?;
         let previous: HashMap<String, SourceStatus> = match Database::open(dir) {
             Ok(db) => Database::sources(&db.conn)?
                 .into_iter()

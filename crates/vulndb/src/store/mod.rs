@@ -20,13 +20,11 @@
 pub(crate) mod build;
 
 use std::borrow::Cow;
-use std::io::{Read, Write};
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use flate2::Compression;
-use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -58,37 +56,88 @@ CREATE TABLE epss(cve TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT
 
 const COMPRESS_ABOVE: usize = 200;
 
+thread_local! {
+    /// One compressor and one decompressor per thread, reset between
+    /// records: setting one up allocates and clears its window, which
+    /// costs more than deflating a typical record.
+    static DEFLATE: std::cell::RefCell<flate2::Compress> =
+        std::cell::RefCell::new(flate2::Compress::new(Compression::fast(), false));
+    static INFLATE: std::cell::RefCell<flate2::Decompress> =
+        std::cell::RefCell::new(flate2::Decompress::new(false));
+}
+
 /// Stores `json` plain when small, deflated otherwise.
 pub(crate) fn encode_blob(json: &[u8]) -> Vec<u8> {
     if json.len() <= COMPRESS_ABOVE {
         return json.to_vec();
     }
-    let mut out = Vec::with_capacity(json.len() / 4 + 16);
-    out.push(1u8);
-    let mut enc = DeflateEncoder::new(out, Compression::fast());
-    // Writing into a Vec cannot fail.
-    if enc.write_all(json).is_err() {
-        return json.to_vec();
-    }
-    enc.finish().unwrap_or_else(|_| json.to_vec())
+    let deflated = DEFLATE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.reset();
+        let mut out = Vec::with_capacity(json.len() / 4 + 64);
+        out.push(1u8);
+        loop {
+            let consumed = usize::try_from(c.total_in()).ok()?;
+            let status = c
+                .compress_vec(
+                    json.get(consumed..)?,
+                    &mut out,
+                    flate2::FlushCompress::Finish,
+                )
+                .ok()?;
+            match status {
+                flate2::Status::StreamEnd => return Some(out),
+                flate2::Status::Ok | flate2::Status::BufError => {
+                    out.reserve(out.capacity().max(256));
+                }
+            }
+        }
+    });
+    deflated.unwrap_or_else(|| json.to_vec())
 }
 
 /// The JSON a blob holds.
 pub(crate) fn decode_blob<'a>(blob: &'a [u8], id: &str) -> Result<Cow<'a, [u8]>> {
+    let corrupt = |message: String| DbError::Corrupt {
+        id: id.to_string(),
+        message,
+    };
     match blob.first() {
         Some(1) => {
-            let mut out = Vec::with_capacity(blob.len() * 4);
-            DeflateDecoder::new(&blob[1..])
-                .read_to_end(&mut out)
-                .map_err(|e| DbError::Corrupt {
-                    id: id.to_string(),
-                    message: e.to_string(),
-                })?;
-            Ok(Cow::Owned(out))
+            let input = &blob[1..];
+            INFLATE.with(|d| {
+                let mut d = d.borrow_mut();
+                d.reset(false);
+                let mut out = Vec::with_capacity(blob.len() * 4);
+                loop {
+                    let consumed =
+                        usize::try_from(d.total_in()).map_err(|e| corrupt(e.to_string()))?;
+                    let rest = input.get(consumed..).unwrap_or_default();
+                    let before = (d.total_in(), d.total_out());
+                    let status = d
+                        .decompress_vec(rest, &mut out, flate2::FlushDecompress::Finish)
+                        .map_err(|e| corrupt(e.to_string()))?;
+                    match status {
+                        flate2::Status::StreamEnd => return Ok(Cow::Owned(out)),
+                        _ if out.len() > MAX_RECORD_BYTES => {
+                            return Err(corrupt("inflates beyond the record size limit".into()));
+                        }
+                        _ if (d.total_in(), d.total_out()) == before
+                            && out.len() < out.capacity() =>
+                        {
+                            return Err(corrupt("truncated deflate stream".into()));
+                        }
+                        _ => out.reserve(out.capacity().max(1024)),
+                    }
+                }
+            })
         }
         _ => Ok(Cow::Borrowed(blob)),
     }
 }
+
+/// Largest record JSON a stored blob may inflate to.
+const MAX_RECORD_BYTES: usize = 256 << 20;
 
 /// What matching reads about a record, stored next to the full document.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -282,6 +331,14 @@ impl Database {
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        // Writers never modify this file: they build a new one and rename
+        // it over this one. So a reader may keep its shared lock for the
+        // connection's life instead of taking and dropping it around every
+        // query (two fcntl calls each), and may map the file instead of
+        // copying pages in with read calls.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
+        conn.pragma_update(None, "cache_size", -65_536_i64)?;
         let found: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -516,4 +573,87 @@ pub(crate) fn touch_checked(dir: &Path, names: &[String], at: i64) -> Result<()>
         )?;
     }
     Ok(())
+}
+
+/// The lock file writers hold while they update a database directory.
+pub const LOCK_FILE: &str = ".rampart-vuln.lock";
+
+/// Prefixes of the temporary files writers make in the directory.
+const TEMP_PREFIXES: [&str; 2] = [".rampart-vuln.db.", ".rampart-download."];
+
+/// An exclusive hold on a database directory for one writer (update or
+/// import), released when dropped. Readers never wait: they see the old
+/// database until the atomic rename.
+#[derive(Debug)]
+pub(crate) struct WriterLock {
+    _file: std::fs::File,
+}
+
+impl WriterLock {
+    /// Takes the lock, failing at once when another writer holds it, then
+    /// removes temporary files an earlier writer left behind when it was
+    /// killed (no writer can be using them now).
+    pub(crate) fn acquire(dir: &std::path::Path) -> crate::error::Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| crate::DbError::io(dir, e))?;
+        let path = dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| crate::DbError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(crate::DbError::Busy(dir.to_path_buf()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(crate::DbError::io(&path, e)),
+        }
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if TEMP_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        Ok(WriterLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod blob_tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_damage_is_an_error() {
+        let small = br#"{"id":"X"}"#.to_vec();
+        assert_eq!(encode_blob(&small), small);
+        let big: Vec<u8> = (0..50_000u32)
+            .flat_map(|i| format!("{{\"n\":{i}}},").into_bytes())
+            .collect();
+        for _ in 0..3 {
+            // The same compressor serves record after record.
+            let blob = encode_blob(&big);
+            assert_eq!(blob[0], 1);
+            assert!(
+                blob.len() < big.len() / 2,
+                "{} of {}",
+                blob.len(),
+                big.len()
+            );
+            assert_eq!(decode_blob(&blob, "x").unwrap().as_ref(), big.as_slice());
+            let cut = &blob[..blob.len() / 2];
+            assert!(matches!(
+                decode_blob(cut, "x"),
+                Err(DbError::Corrupt { .. })
+            ));
+            let mut garbage = blob.clone();
+            for b in garbage.iter_mut().skip(5).step_by(7) {
+                *b ^= 0x5a;
+            }
+            let _ = decode_blob(&garbage, "x");
+        }
+    }
 }

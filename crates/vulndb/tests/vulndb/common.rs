@@ -139,6 +139,6 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with('.'))
+        .filter(|n| n.starts_with('.') && n != rampart_vulndb::store::LOCK_FILE)
         .collect()
 }

@@ -299,3 +299,31 @@ fn a_single_file_import_keeps_the_other_sources() {
         Err(DbError::Missing(_))
     ));
 }
+
+/// One writer at a time; what a killed writer left behind is cleaned up by
+/// the next one, and readers are never blocked.
+#[test]
+fn writers_take_turns_and_clean_up_after_a_killed_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = mirror(tmp.path());
+    let dir = tmp.path().join("db");
+    Database::import(&dir, &m, &ImportOptions::default()).unwrap();
+    // A writer killed with SIGKILL leaves its temporary files.
+    std::fs::write(dir.join(".rampart-vuln.db.abc123"), b"half a database").unwrap();
+    std::fs::write(dir.join(".rampart-download.xyz"), b"half a download").unwrap();
+    // Another writer holds the lock: refused at once, nothing touched.
+    let held = std::fs::File::open(dir.join(rampart_vulndb::store::LOCK_FILE)).unwrap();
+    held.lock().unwrap();
+    let e = Database::import(&dir, &m, &ImportOptions::default()).unwrap_err();
+    assert!(matches!(e, DbError::Busy(_)), "{e}");
+    assert!(e.to_string().contains("another"), "{e}");
+    assert!(dir.join(".rampart-vuln.db.abc123").exists());
+    // Readers still work meanwhile.
+    assert_eq!(Database::open(&dir).unwrap().status().unwrap().records, 8);
+    held.unlock().unwrap();
+    drop(held);
+    Database::import(&dir, &m, &ImportOptions::default()).unwrap();
+    assert!(!dir.join(".rampart-vuln.db.abc123").exists());
+    assert!(!dir.join(".rampart-download.xyz").exists());
+    assert_old_db_intact(&dir);
+}

@@ -6,6 +6,7 @@
 
 mod bench;
 mod common;
+mod distros;
 mod import;
 mod real_data;
 mod server;
