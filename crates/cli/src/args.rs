@@ -117,6 +117,9 @@ pub enum Command {
     /// List and check the built-in detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Compliance posture: benchmarks, checks, frameworks, facts.
+    #[command(subcommand)]
+    Posture(PostureCommand),
 }
 
 /// Report formats of `rampart scan`.
@@ -176,6 +179,78 @@ pub struct ScanArgs {
     /// Warn when an advisory source is older than this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub max_db_age: u64,
+    #[command(flatten)]
+    pub posture: PostureArgs,
+}
+
+/// What selects and extends the posture checks.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PostureArgs {
+    /// Posture benchmark to run (repeatable): linux, image, k8s. Default:
+    /// the ones that apply to the target.
+    #[arg(long, value_name = "NAME")]
+    pub benchmark: Vec<String>,
+    /// Directory of Rego policies (with YAML metadata beside them) to add
+    /// to the built-in checks (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub policies: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostureCommand {
+    /// List the benchmarks, the checks and the frameworks they map to.
+    List(PostureListArgs),
+    /// Show one check in full: rationale, remediation, framework controls.
+    Explain(PostureExplainArgs),
+    /// Write the facts document the policies of a benchmark read (JSON).
+    Facts(PostureFactsArgs),
+    /// Evaluate every check on its passing and failing fixtures.
+    Check(PostureCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PostureListArgs {
+    /// Only this benchmark's checks.
+    #[arg(long, value_name = "NAME")]
+    pub benchmark: Option<String>,
+    /// Directory of extra policies to list too (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub policies: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PostureExplainArgs {
+    /// The check id (RMP-HOST-SSH-003).
+    pub id: String,
+    /// Directory of extra policies (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub policies: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PostureFactsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The benchmark whose facts to collect. Default: the first that
+    /// applies to the target.
+    #[arg(long, value_name = "NAME")]
+    pub benchmark: Option<String>,
+    /// Write the facts to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PostureCheckArgs {
+    /// Directory of extra policies whose examples to check too (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub policies: Vec<PathBuf>,
 }
 
 /// SBOM formats.

@@ -11,8 +11,9 @@ use rampart_source::registry::{Credentials, RegistryOptions};
 use rampart_source::{OpenOptions, Opened, Target};
 
 use crate::args::{
-    CompletionsArgs, Format, GlobalArgs, InitArgs, LsArgs, OutputArgs, RulesCheckArgs,
-    RulesListArgs, SbomArgs, SbomFormat, ScanArgs, ScanFormat, TargetArgs,
+    CompletionsArgs, Format, GlobalArgs, InitArgs, LsArgs, OutputArgs, PostureCheckArgs,
+    PostureExplainArgs, PostureFactsArgs, PostureListArgs, RulesCheckArgs, RulesListArgs, SbomArgs,
+    SbomFormat, ScanArgs, ScanFormat, TargetArgs,
 };
 use crate::config::{Config, TEMPLATE};
 use crate::exit;
@@ -149,7 +150,7 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
         Some(Format::Json) => ScanFormat::Json,
         Some(Format::Table) | None => ScanFormat::Table,
     });
-    let built = [ScannerKind::Secret, ScannerKind::Vuln];
+    let built = [ScannerKind::Secret, ScannerKind::Vuln, ScannerKind::Posture];
     let mut unavailable: Vec<(ScannerKind, &'static str)> = requested
         .iter()
         .filter(|k| !built.contains(k))
@@ -160,6 +161,8 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     // for it (its findings would count for --fail-on without being shown).
     let mut run_secret =
         requested.contains(&ScannerKind::Secret) && format != ScanFormat::Cyclonedx;
+    let mut run_posture =
+        requested.contains(&ScannerKind::Posture) && format != ScanFormat::Cyclonedx;
     // Without a database the vuln scanner cannot run: an error when asked
     // for by name, a warning when it is only part of the default set.
     let db_dir = a.db.resolve();
@@ -175,7 +178,7 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
             ));
         }
     }
-    if !run_vuln && !run_secret {
+    if !run_vuln && !run_secret && !run_posture {
         check_target(ctx, &a.target)?;
         let names: Vec<String> = unavailable
             .iter()
@@ -215,6 +218,27 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
             warn_line("warning: scanner secret skipped: an SBOM document has no files to read");
         }
     }
+    if run_posture && matches!(opened, Opened::Sbom(_)) {
+        if explicit && a.scanners.contains(&ScannerKind::Posture) {
+            bail!(
+                "{} is an SBOM document: the posture scanner needs a host, root file system, image or directory",
+                a.target.target
+            );
+        }
+        run_posture = false;
+        if !ctx.quiet {
+            warn_line(
+                "warning: scanner posture skipped: an SBOM document has no configuration to assess",
+            );
+        }
+    }
+    // The posture policies load before anything slow runs: a broken user
+    // policy is reported at once.
+    let posture_set = if run_posture {
+        Some(crate::posture::policies(&a.posture.policies)?)
+    } else {
+        None
+    };
     let vulns = if run_vuln {
         let progress = Progress::spinner("matching packages against advisories", ctx.quiet);
         let r = rampart_sbom::catalog(&opened, &a.target.target, target.kind())
@@ -286,10 +310,28 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     } else {
         None
     };
+    let posture = if let Some(set) = &posture_set {
+        let progress = Progress::spinner("assessing posture", ctx.quiet);
+        let r = rampart_posture::assess(
+            set,
+            &target,
+            &a.target.target,
+            &opened,
+            &a.posture.benchmark,
+        )
+        .with_context(|| format!("assessing the posture of {}", a.target.target));
+        progress.finish();
+        Some(crate::posture::PostureSection::new(r?, set))
+    } else {
+        None
+    };
     let out = a.output.as_deref();
     let mut sections: Vec<Box<dyn report::Section>> = Vec::new();
     if let Some((result, rules)) = secrets {
         sections.push(Box::new(crate::secret::SecretSection { result, rules }));
+    }
+    if let Some(p) = posture {
+        sections.push(Box::new(p));
     }
     let cdx = match (&vulns, format) {
         (Some(v), ScanFormat::Cyclonedx) => Some(crate::vuln::cyclonedx(v, &document_info())),
@@ -372,7 +414,7 @@ fn scanner_status(kind: ScannerKind) -> &'static str {
         ScannerKind::Vuln => "available",
         ScannerKind::Secret => "available",
         ScannerKind::Malware => "YARA-X rule pack not built yet",
-        ScannerKind::Posture => "policy engine not built yet",
+        ScannerKind::Posture => "available",
     }
 }
 
@@ -426,7 +468,7 @@ fn document_time() -> u64 {
 #[allow(clippy::unnecessary_wraps)]
 pub fn version() -> Result<u8> {
     let text = format!(
-        "rampart {}\ntargets: {}\nscanners available: secret, vuln (with an advisory database)\n",
+        "rampart {}\ntargets: {}\nscanners available: secret, vuln (with an advisory database), posture (benchmarks: linux, image, k8s)\n",
         env!("CARGO_PKG_VERSION"),
         rampart_source::TARGET_KINDS.join(", ")
     );
@@ -473,4 +515,96 @@ pub fn init(a: &InitArgs) -> Result<u8> {
 #[allow(clippy::print_stderr)]
 fn eprintln_path(path: &std::path::Path) {
     eprintln!("wrote {}", path.display());
+}
+
+/// `rampart posture list`.
+pub fn posture_list(a: &PostureListArgs) -> Result<u8> {
+    let set = crate::posture::policies(&a.policies)?;
+    if let Some(b) = &a.benchmark
+        && !rampart_posture::BENCHMARKS.iter().any(|(n, _)| n == b)
+    {
+        bail!("unknown benchmark {b:?} (expected one of: linux, image, k8s)");
+    }
+    let b = a.benchmark.as_deref();
+    match a.format {
+        Format::Table => output::emit(None, &crate::posture::list_table(&set, b))?,
+        Format::Json => output::emit_json(None, &crate::posture::list_json(&set, b))?,
+    }
+    Ok(exit::OK)
+}
+
+/// `rampart posture explain ID`.
+pub fn posture_explain(a: &PostureExplainArgs) -> Result<u8> {
+    let set = crate::posture::policies(&a.policies)?;
+    let Some(check) = set.check(&a.id) else {
+        bail!(
+            "no posture check {:?} (`rampart posture list` shows them all)",
+            a.id
+        );
+    };
+    match a.format {
+        Format::Table => output::emit(None, &crate::posture::explain_text(check))?,
+        Format::Json => output::emit_json(None, check)?,
+    }
+    Ok(exit::OK)
+}
+
+/// `rampart posture facts TARGET`.
+pub fn posture_facts(ctx: &Ctx, a: &PostureFactsArgs) -> Result<u8> {
+    let (target, opts) = ctx.target(&a.target)?;
+    let opened = rampart_source::open(&target, &opts)
+        .with_context(|| format!("opening {}", a.target.target))?;
+    let benchmark = match &a.benchmark {
+        Some(b) => b.clone(),
+        None => rampart_posture::default_benchmarks(&target)
+            .first()
+            .map(|b| (*b).to_string())
+            .context("no posture benchmark applies to this target")?,
+    };
+    let facts = rampart_posture::collect(&target, &opened, &benchmark)
+        .with_context(|| format!("collecting {benchmark} facts from {}", a.target.target))?;
+    output::emit_json(a.output.as_deref(), &facts.document)?;
+    Ok(exit::OK)
+}
+
+/// `rampart posture check`: every check against its fixtures.
+pub fn posture_check(a: &PostureCheckArgs) -> Result<u8> {
+    let set = crate::posture::policies(&a.policies)?;
+    let mut text = String::new();
+    let mut failures = 0usize;
+    let mut asserted = 0usize;
+    for c in set.checks() {
+        for (want, example) in [
+            (rampart_posture::Status::Pass, c.examples.pass.as_ref()),
+            (rampart_posture::Status::Fail, c.examples.fail.as_ref()),
+        ] {
+            if want == rampart_posture::Status::Fail && example.is_none() {
+                continue;
+            }
+            let facts = rampart_posture::fixture_facts(&c.benchmark, example);
+            let got = set.evaluate_check(&c.id, &facts)?;
+            asserted += 1;
+            if got.status != want {
+                failures += 1;
+                text.push_str(&format!(
+                    "FAIL {}: expected {} on its {} fixture, got {}{}\n",
+                    c.id,
+                    want.as_str(),
+                    want.as_str(),
+                    got.status.as_str(),
+                    got.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    text.push_str(&format!(
+        "posture checks: {} checked, {asserted} fixtures asserted, {failures} failures\n",
+        set.checks().len()
+    ));
+    output::emit(None, &text)?;
+    if failures == 0 {
+        Ok(exit::OK)
+    } else {
+        bail!("{failures} posture check failures")
+    }
 }

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod db;
 mod output;
+mod posture;
 mod progress;
 mod report;
 mod secret;
@@ -66,6 +67,9 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         }
         Command::Rules(args::RulesCommand::Check(a)) => commands::rules_check(a),
         Command::Rules(args::RulesCommand::List(a)) => commands::rules_list(a),
+        Command::Posture(args::PostureCommand::List(a)) => commands::posture_list(a),
+        Command::Posture(args::PostureCommand::Explain(a)) => commands::posture_explain(a),
+        Command::Posture(args::PostureCommand::Check(a)) => commands::posture_check(a),
         other => {
             // Commands that read configuration refuse unknown RAMPART_
             // variables, so a misspelt setting is noticed.
@@ -76,11 +80,15 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 Command::Scan(a) => commands::scan(&ctx, a),
                 Command::Sbom(a) => commands::sbom(&ctx, a),
                 Command::Source(args::SourceCommand::Ls(a)) => commands::source_ls(&ctx, a),
+                Command::Posture(args::PostureCommand::Facts(a)) => {
+                    commands::posture_facts(&ctx, a)
+                }
                 Command::Version
                 | Command::Completions(_)
                 | Command::Init(_)
                 | Command::Db(_)
-                | Command::Rules(_) => Ok(exit::OK),
+                | Command::Rules(_)
+                | Command::Posture(_) => Ok(exit::OK),
             }
         }
     }

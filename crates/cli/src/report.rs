@@ -87,6 +87,8 @@ pub struct Case {
     pub classname: String,
     pub name: String,
     pub findings: Vec<CaseFinding>,
+    /// A test that did not run, with the reason (a posture check skipped).
+    pub skipped: Option<String>,
 }
 
 /// What one scanner contributes to a report.
@@ -457,7 +459,10 @@ pub fn junit(r: &Report<'_>) -> String {
         let failures = cases.iter().filter(|c| failing(c)).count();
         let skipped = cases
             .iter()
-            .filter(|c| !c.findings.is_empty() && !failing(c))
+            .filter(|c| {
+                (!c.findings.is_empty() && !failing(c))
+                    || (c.findings.is_empty() && c.skipped.is_some())
+            })
             .count();
         all_tests += cases.len();
         all_failures += failures;
@@ -476,7 +481,18 @@ pub fn junit(r: &Report<'_>) -> String {
                 xml(&c.name)
             );
             if c.findings.is_empty() {
-                let _ = writeln!(suites, "{open}/>");
+                match &c.skipped {
+                    Some(why) => {
+                        let _ = writeln!(
+                            suites,
+                            "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                            xml(why)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(suites, "{open}/>");
+                    }
+                }
                 continue;
             }
             let _ = writeln!(suites, "{open}>");

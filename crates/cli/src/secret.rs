@@ -230,6 +230,7 @@ impl Section for SecretSection {
                 classname: "secret".to_string(),
                 name: format!("no secrets found ({} files)", self.result.stats.files),
                 findings: Vec::new(),
+                skipped: None,
             }];
         }
         findings
@@ -252,6 +253,7 @@ impl Section for SecretSection {
                         origin_text(f.origin)
                     ),
                 }],
+                skipped: None,
             })
             .collect()
     }

@@ -355,6 +355,7 @@ impl Section for VulnReport {
                             .collect()
                     })
                     .unwrap_or_default(),
+                skipped: None,
             })
             .collect()
     }

@@ -73,8 +73,10 @@ impl Evidence {
             }
             s.push_str(k);
         }
-        if let Some(v) = &self.found {
-            s.push_str(&format!(" = {}", show(v)));
+        match (&self.found, &self.expected) {
+            (Some(v), _) => s.push_str(&format!(" = {}", show(v))),
+            (None, Some(_)) if self.key.is_some() => s.push_str(" not set"),
+            _ => {}
         }
         if let Some(v) = &self.expected {
             s.push_str(&format!(" (expected {})", show(v)));

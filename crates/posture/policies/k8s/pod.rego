@@ -33,6 +33,11 @@ effd(c, k, d) := d if {
 
 caps(c) := object.get(sc(c), "capabilities", {})
 
+# A set as text, or null when empty (for evidence).
+listed(s) := concat(",", s) if count(s) > 0
+
+listed(s) := null if count(s) == 0
+
 added(c) := {upper(trim_prefix(x, "CAP_")) | some x in object.get(caps(c), "add", [])}
 
 dropped(c) := {upper(trim_prefix(x, "CAP_")) | some x in object.get(caps(c), "drop", [])}
@@ -186,7 +191,7 @@ seccomp_annotation(c) if c.annotations["seccomp.security.alpha.kubernetes.io/pod
 fail contains e if {
 	some c in input.containers
 	not "ALL" in dropped(c)
-	e := ev("RMP-K8S-019", loc(c, "securityContext.capabilities.drop"), concat(",", dropped(c)), "ALL")
+	e := ev("RMP-K8S-019", loc(c, "securityContext.capabilities.drop"), listed(dropped(c)), "ALL")
 }
 
 fail contains e if {
@@ -210,7 +215,7 @@ fail contains e if {
 	some c in input.containers
 	not "ALL" in dropped(c)
 	not "NET_RAW" in dropped(c)
-	e := ev("RMP-K8S-044", loc(c, "securityContext.capabilities.drop"), concat(",", dropped(c)), "NET_RAW (or ALL)")
+	e := ev("RMP-K8S-044", loc(c, "securityContext.capabilities.drop"), listed(dropped(c)), "NET_RAW (or ALL)")
 }
 
 fail contains e if {

@@ -29,7 +29,7 @@ fail contains e if {
 	some id, c in file_checks
 	f := input.files[c.path]
 	not util.mode_within(f.mode, c.max)
-	e := {"check": id, "file": c.path, "key": "mode", "found": f.perm, "expected": sprintf("%04o or stricter", [c.max])}
+	e := {"check": id, "file": c.path, "key": "mode", "found": f.perm, "expected": concat("", [{420: "0644", 416: "0640", 384: "0600", 448: "0700"}[c.max], " or stricter"])}
 }
 
 fail contains e if {
