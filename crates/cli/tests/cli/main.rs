@@ -153,6 +153,7 @@ fn help_pages_match_golden_files() {
         ("help-source-ls.txt", &["source", "ls", "--help"]),
         ("help-init.txt", &["init", "--help"]),
         ("help-completions.txt", &["completions", "--help"]),
+        ("help-posture.txt", &["posture", "--help"]),
     ];
     for (name, args) in pages {
         let o = run(args);
