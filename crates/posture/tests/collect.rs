@@ -253,3 +253,67 @@ fn host_facts_collect_quickly() {
             .starts_with("policy error")
     }));
 }
+
+#[test]
+fn odd_configuration_never_breaks_a_policy() {
+    let dir = rootfs();
+    let r = dir.path();
+    write(
+        r,
+        "/etc/ssh/sshd_config",
+        "MaxAuthTries abc\nLoginGraceTime 5x\nMaxStartups 1:2\nCiphers ,,\nInclude /etc/ssh/sshd_config\n",
+    );
+    write(
+        r,
+        "/etc/pam.d/common-password",
+        "password requisite pam_pwquality.so minlen=8 minlen=20\npassword requisite pam_cracklib.so minlen=x\npassword required pam_pwhistory.so remember=3\npassword required pam_unix.so remember=7 md5\n",
+    );
+    write(
+        r,
+        "/etc/pam.d/system-auth",
+        "auth sufficient pam_unix.so nullok\npassword sufficient pam_unix.so sha512\n",
+    );
+    write(r, "/etc/pam.d/common-auth", "auth sufficient pam_unix.so\n");
+    write(r, "/etc/login.defs", "PASS_MAX_DAYS never\nUMASK u=rwx\n");
+    write(r, "/etc/sysctl.conf", "kernel.kptr_restrict = two\n");
+    let facts = collect(r, Mode::Rootfs);
+    let set = PolicySet::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let results = set
+        .evaluate("linux", &facts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let errors: Vec<_> = results
+        .iter()
+        .filter(|r| {
+            r.reason
+                .as_deref()
+                .is_some_and(|x| x.starts_with("policy error"))
+        })
+        .map(|r| format!("{}: {:?}", r.id, r.reason))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let get = |id: &str| {
+        results
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    assert_eq!(
+        get("RMP-HOST-AUTH-006").status,
+        Status::Pass,
+        "the largest minlen counts"
+    );
+    assert_eq!(
+        get("RMP-HOST-AUTH-009").status,
+        Status::Pass,
+        "remember=7 on pam_unix"
+    );
+    assert_eq!(
+        get("RMP-HOST-AUTH-010").status,
+        Status::Fail,
+        "md5 on one pam_unix line"
+    );
+    assert_eq!(
+        get("RMP-HOST-AUTH-018").evidence[0].file.as_deref(),
+        Some("/etc/pam.d/system-auth")
+    );
+}

@@ -305,3 +305,22 @@ fn a_thousand_manifests() {
     assert_eq!(digest.evidence.len(), 1000);
     assert_eq!(status(&r, "RMP-K8S-001"), Status::Pass);
 }
+
+#[test]
+fn odd_manifests_never_break_a_policy() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: odd}\nspec:\n  containers: not-a-list\n  volumes: {a: b}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: 5}\nspec: {template: {spec: {hostNetwork: yes, securityContext: [], containers: [{name: c, image: 7, securityContext: x, ports: y, env: {a: b}, resources: {limits: []}}, 3], volumes: [1, x, {name: v}]}}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\nrules: [{verbs: \"*\", resources: 5}, 7]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b}\nsubjects: x\nroleRef: 3\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: 4\n";
+    let facts = k8s_facts_from_text("odd.yaml", text);
+    let results = builtin()
+        .evaluate("k8s", &facts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let errors: Vec<_> = results
+        .iter()
+        .filter(|r| {
+            r.reason
+                .as_deref()
+                .is_some_and(|x| x.starts_with("policy error"))
+        })
+        .map(|r| format!("{}: {:?}", r.id, r.reason))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}

@@ -78,6 +78,7 @@ fail contains e if {
 	some env in object.get(c.container, "env", [])
 	secret_var(env.name)
 	v := object.get(env, "value", "")
+	is_string(v)
 	v != ""
 	not startswith(v, "$(")
 	e := ev("RMP-K8S-029", loc(c, concat("", ["env ", env.name])), "a literal value (not shown)", "valueFrom.secretKeyRef or a mounted Secret")

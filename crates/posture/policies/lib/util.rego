@@ -48,18 +48,22 @@ pam_lines(kind) := [l |
 	l.type == kind
 ]
 
-pam_file_of(kind, module) := f if {
-	some f in pam_stack_files
-	some l in object.get(input.pam.files, f, [])
-	l.type == kind
-	l.module == module
+# The first stack file with a `kind` line for `module` (one value even when
+# several files have one).
+pam_file_of(kind, module) := concat("", ["/etc/pam.d/", files[0]]) if {
+	files := [f |
+		some f in pam_stack_files
+		some l in object.get(input.pam.files, f, [])
+		l.type == kind
+		l.module == module
+	]
+	count(files) > 0
 }
 
-# `key=value` argument of a PAM line, if present.
-pam_arg(line, key) := v if {
-	some a in line.args
-	startswith(a, concat("", [key, "="]))
-	v := substring(a, count(key) + 1, -1)
+# `key=value` argument of a PAM line, if present (the last one when repeated).
+pam_arg(line, key) := vals[count(vals) - 1] if {
+	vals := [substring(a, count(key) + 1, -1) | some a in line.args; startswith(a, concat("", [key, "="]))]
+	count(vals) > 0
 }
 
 # The manifest location of a Kubernetes object record, for evidence.

@@ -49,22 +49,17 @@ pwq := object.get(input.pam, "pwquality", {})
 
 password_lines := util.pam_lines("password")
 
-# A quality setting from pwquality.conf or a pam_pwquality/pam_cracklib argument.
-quality(key) := v if {
+# A quality setting: the pam_pwquality/pam_cracklib arguments win over
+# pwquality.conf; when several lines set it, the largest value counts.
+quality_args(key) := {n |
 	some l in password_lines
 	l.module in {"pam_pwquality.so", "pam_cracklib.so"}
-	v := to_number(util.pam_arg(l, key))
+	n := to_number(util.pam_arg(l, key))
 }
 
-quality(key) := to_number(pwq[key]) if {
-	not pam_quality_arg(key)
-}
+quality(key) := max(quality_args(key)) if count(quality_args(key)) > 0
 
-pam_quality_arg(key) if {
-	some l in password_lines
-	l.module in {"pam_pwquality.so", "pam_cracklib.so"}
-	util.pam_arg(l, key)
-}
+quality(key) := to_number(pwq[key]) if count(quality_args(key)) == 0
 
 quality_module if {
 	some l in password_lines
@@ -125,12 +120,14 @@ remembered if max(remembers) >= 5
 strong_hashes := {"sha512", "yescrypt", "gost_yescrypt", "blowfish"}
 
 fail contains e if {
-	some l in password_lines
+	some f in util.pam_stack_files
+	some l in object.get(input.pam.files, f, [])
+	l.type == "password"
 	l.module == "pam_unix.so"
 	algs := {a | some a in l.args; a in {"md5", "bigcrypt", "sha256", "sha512", "yescrypt", "gost_yescrypt", "blowfish", "descrypt"}}
 	count(algs) > 0
 	count(algs & strong_hashes) == 0
-	e := {"check": "RMP-HOST-AUTH-010", "file": util.pam_file_of("password", "pam_unix.so"), "key": "pam_unix.so hash", "found": concat(",", algs), "expected": "yescrypt or sha512"}
+	e := {"check": "RMP-HOST-AUTH-010", "file": concat("", ["/etc/pam.d/", f]), "key": "pam_unix.so hash", "found": concat(",", algs), "expected": "yescrypt or sha512"}
 }
 
 fail contains e if {
@@ -210,8 +207,10 @@ fail contains e if {
 
 # pam_unix with nullok admits accounts with empty passwords.
 fail contains e if {
-	some l in util.pam_lines("auth")
+	some f in util.pam_stack_files
+	some l in object.get(input.pam.files, f, [])
+	l.type == "auth"
 	l.module == "pam_unix.so"
 	"nullok" in l.args
-	e := {"check": "RMP-HOST-AUTH-018", "file": util.pam_file_of("auth", "pam_unix.so"), "key": "pam_unix.so nullok", "found": "nullok", "expected": "no nullok"}
+	e := {"check": "RMP-HOST-AUTH-018", "file": concat("", ["/etc/pam.d/", f]), "key": "pam_unix.so nullok", "found": "nullok", "expected": "no nullok"}
 }

@@ -80,7 +80,155 @@ fn parse_doc(file: &str, doc: &str, line: usize, index: usize, out: &mut Manifes
     push_object(file, line, index, v, 0, out);
 }
 
-fn push_object(file: &str, line: usize, index: usize, v: Value, depth: usize, out: &mut Manifests) {
+/// Fields the Kubernetes schema defines as lists of objects.
+const OBJECT_LISTS: &[&str] = &[
+    "containers",
+    "initContainers",
+    "ephemeralContainers",
+    "volumes",
+    "volumeMounts",
+    "ports",
+    "env",
+    "envFrom",
+    "rules",
+    "subjects",
+    "tls",
+    "sysctls",
+    "items",
+    "hostAliases",
+    "imagePullSecrets",
+    "tolerations",
+    "paths",
+    "ingress",
+    "egress",
+    "from",
+    "to",
+];
+/// Fields the schema defines as lists of strings.
+const STRING_LISTS: &[&str] = &[
+    "verbs",
+    "resources",
+    "apiGroups",
+    "resourceNames",
+    "nonResourceURLs",
+    "add",
+    "drop",
+    "hosts",
+    "command",
+    "args",
+    "policyTypes",
+];
+/// Fields the schema defines as objects.
+const OBJECTS: &[&str] = &[
+    "metadata",
+    "spec",
+    "template",
+    "jobTemplate",
+    "securityContext",
+    "capabilities",
+    "resources",
+    "limits",
+    "requests",
+    "labels",
+    "annotations",
+    "data",
+    "stringData",
+    "seLinuxOptions",
+    "seccompProfile",
+    "appArmorProfile",
+    "windowsOptions",
+    "roleRef",
+    "hostPath",
+    "valueFrom",
+    "secretKeyRef",
+    "secretRef",
+    "selector",
+    "podSelector",
+    "livenessProbe",
+    "readinessProbe",
+];
+
+/// Gives the fields the policies iterate the type the schema says, so that a
+/// malformed manifest (Kubernetes would reject it) cannot make a policy
+/// fail as a whole: a list of the wrong type becomes empty, its elements of
+/// the wrong type are dropped, an object of the wrong type becomes empty.
+/// Returns whether anything was changed.
+fn sanitize(v: &mut Value, depth: usize) -> bool {
+    let mut changed = false;
+    if depth > 64 {
+        *v = Value::Null;
+        return true;
+    }
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                let k = k.as_str();
+                // A container's resources are an object, an RBAC rule's a list of names.
+                if k == "resources" {
+                    match child {
+                        Value::Array(items) => {
+                            let before = items.len();
+                            items.retain(Value::is_string);
+                            changed |= items.len() != before;
+                        }
+                        Value::Object(_) => {}
+                        // `resources:` left empty is common; not worth a note.
+                        Value::Null => *child = json!({}),
+                        _ => {
+                            *child = json!({});
+                            changed = true;
+                        }
+                    }
+                } else if OBJECT_LISTS.contains(&k) || STRING_LISTS.contains(&k) {
+                    let want_obj = OBJECT_LISTS.contains(&k);
+                    match child {
+                        Value::Array(items) => {
+                            let before = items.len();
+                            items.retain(|i| {
+                                if want_obj {
+                                    i.is_object()
+                                } else {
+                                    i.is_string()
+                                }
+                            });
+                            changed |= items.len() != before;
+                        }
+                        Value::Null => *child = json!([]),
+                        _ => {
+                            *child = json!([]);
+                            changed = true;
+                        }
+                    }
+                } else if OBJECTS.contains(&k) && !child.is_object() {
+                    changed |= !child.is_null();
+                    *child = json!({});
+                }
+                changed |= sanitize(child, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for i in items {
+                changed |= sanitize(i, depth + 1);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+fn push_object(
+    file: &str,
+    line: usize,
+    index: usize,
+    mut v: Value,
+    depth: usize,
+    out: &mut Manifests,
+) {
+    if depth == 0 && sanitize(&mut v, 0) {
+        out.notes.push(format!(
+            "{file}:{line}: fields of the wrong type were ignored (not a valid Kubernetes object)"
+        ));
+    }
     let Value::Object(mut obj) = v else { return };
     let (Some(kind), Some(_)) = (
         obj.get("kind").and_then(Value::as_str).map(str::to_string),
