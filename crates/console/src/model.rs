@@ -1,0 +1,103 @@
+//! Records the API returns and accepts.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What a user may do: `read-only` reads; `standard` also acts (scans,
+/// its own API tokens); `admin` also manages users and reads the audit log.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    ReadOnly,
+    Standard,
+    Admin,
+}
+
+impl Role {
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ReadOnly => "read-only",
+            Role::Standard => "standard",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "read-only" => Some(Role::ReadOnly),
+            "standard" => Some(Role::Standard),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A console user (never with its password hash).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    /// Set while the account is locked after failed logins (RFC 3339).
+    pub locked_until: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_login_at: Option<String>,
+}
+
+/// A bearer credential: a login session or a named API token. The secret
+/// itself is only ever shown once, when it is created.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Token {
+    pub id: i64,
+    pub user_id: i64,
+    pub username: String,
+    /// `session` or `api`.
+    pub kind: String,
+    pub name: String,
+    /// The first characters of the secret, to recognise it.
+    pub prefix: String,
+    /// The most a token may do (at most its owner's role); none: the owner's role.
+    pub scope: Option<Role>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// One state-changing action (or failed login): who, what, when, from where.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The acting user's id, if known.
+    pub actor_id: Option<i64>,
+    /// The acting user's name (or the name tried, for a failed login).
+    pub actor: String,
+    /// What was done, e.g. `user.create`, `auth.login`, `token.revoke`.
+    pub action: String,
+    /// What it was done to, e.g. `user:3`.
+    pub target: Option<String>,
+    /// The client address the request came from.
+    pub source: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    /// Details of the action (never secrets).
+    #[schema(value_type = Object)]
+    pub detail: Option<serde_json::Value>,
+}
+
+/// A page of a list: `items`, and `total` matching the filter.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}

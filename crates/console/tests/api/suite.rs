@@ -1,0 +1,761 @@
+//! The scenarios, each run against both backends.
+
+use rampart_console::InitialAdmin;
+use serde_json::{Value, json};
+
+use crate::harness::{ADMIN_PASSWORD, Db, TestConsole};
+
+macro_rules! start {
+    ($db:expr) => {
+        start!($db, |_| {})
+    };
+    ($db:expr, $tweak:expr) => {
+        match TestConsole::start($db, $tweak) {
+            Some(c) => c,
+            None => return,
+        }
+    };
+}
+
+pub fn health_and_https(db: Db) {
+    let c = start!(db);
+    let a = c.call("GET", "/healthz", None, None);
+    assert_eq!(a.status, 200);
+    let name = if db == Db::Sqlite {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    assert_eq!(a.json["database"], name);
+    assert_eq!(a.json["status"], "ok");
+    assert!(a.json["schema_version"].as_i64().unwrap() >= 1);
+    assert_eq!(a.headers["strict-transport-security"], "max-age=31536000");
+    assert_eq!(a.headers["cache-control"], "no-store");
+    // The generated certificate is in the data directory and is what the
+    // client was made to trust (plain HTTP is not served).
+    let tls = c.console().tls();
+    assert!(tls.self_signed && tls.generated_now);
+    assert!(tls.cert_path.starts_with(c.dir.path()));
+    if db == Db::Sqlite {
+        assert!(c.dir.path().join("console.db").is_file());
+    }
+    let plain = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .get(&c.base.replace("https://", "http://"))
+        .call();
+    assert!(plain.is_err(), "plain HTTP must not be answered");
+}
+
+pub fn openapi_document(db: Db) {
+    let c = start!(db);
+    let a = c.call("GET", "/api/v1/openapi.json", None, None);
+    assert_eq!(a.status, 200);
+    let doc = a.json;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/healthz", &["get"][..]),
+        ("/metrics", &["get"]),
+        ("/api/v1/openapi.json", &["get"]),
+        ("/api/v1/auth/login", &["post"]),
+        ("/api/v1/auth/logout", &["post"]),
+        ("/api/v1/auth/me", &["get"]),
+        ("/api/v1/auth/password", &["put"]),
+        ("/api/v1/users", &["get", "post"]),
+        ("/api/v1/users/{id}", &["get", "patch", "delete"]),
+        ("/api/v1/tokens", &["get", "post"]),
+        ("/api/v1/tokens/{id}", &["delete"]),
+        ("/api/v1/audit", &["get"]),
+    ] {
+        for m in methods {
+            let op = &paths[path][*m];
+            assert!(op.is_object(), "{m} {path} is documented");
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
+        }
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["session"]["in"], "cookie");
+    for s in ["ErrorBody", "User", "Token", "AuditEntry", "LoginRequest"] {
+        assert!(doc["components"]["schemas"][s].is_object(), "schema {s}");
+    }
+    // The document the server serves is the one the library built.
+    let built = serde_json::to_value(c.console().openapi()).unwrap();
+    assert_eq!(built, doc);
+}
+
+/// Every documented operation, with the role it declares ("Role: X." at
+/// the end of its description).
+fn operations(doc: &Value) -> Vec<(String, String, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let text = format!(
+                "{} {}",
+                op["summary"].as_str().unwrap_or(""),
+                op["description"].as_str().unwrap_or("")
+            );
+            let role = text
+                .rsplit_once("Role: ")
+                .map(|(_, r)| r.trim().trim_end_matches('.').to_string())
+                .unwrap_or_else(|| panic!("{method} {path} declares no role: {text}"));
+            ops.push((method.to_uppercase(), path.replace("{id}", "1"), role));
+        }
+    }
+    ops
+}
+
+pub fn authorization_matrix_from_openapi(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    c.create_user(&admin, "reader", "read-only");
+    let reader = c.login("reader", "reader-password-123");
+    let doc = c.call("GET", "/api/v1/openapi.json", None, None).json;
+    let ops = operations(&doc);
+    assert!(ops.len() >= 15, "{ops:?}");
+    for (method, path, role) in &ops {
+        let body = matches!(method.as_str(), "POST" | "PUT" | "PATCH").then(|| json!({}));
+        let public = role == "none";
+        assert!(
+            ["none", "read-only", "standard", "admin"].contains(&role.as_str()),
+            "{method} {path}: unknown role {role}"
+        );
+        // Without credentials: refused unless public.
+        let a = c.call(method, path, None, body.clone());
+        if public {
+            assert_ne!(a.status, 401, "{method} {path} is public");
+        } else {
+            a.assert_error(401, "unauthenticated");
+        }
+        // A garbage token is no better.
+        if !public {
+            c.call(method, path, Some("rmt_not-a-real-token"), body.clone())
+                .assert_error(401, "unauthenticated");
+        }
+        // Read-only users are refused what needs more, before the body is read.
+        if role == "admin" || role == "standard" {
+            let a = c.call(method, path, Some(&reader), body.clone());
+            a.assert_error(403, "forbidden");
+        }
+    }
+}
+
+pub fn login_session_and_cookie(db: Db) {
+    let c = start!(db);
+    let bad = c.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": "admin", "password": "wrong-password"})),
+    );
+    bad.assert_error(401, "invalid_credentials");
+    let unknown = c.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": "nobody", "password": "wrong-password"})),
+    );
+    unknown.assert_error(401, "invalid_credentials");
+    let a = c.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": "admin", "password": ADMIN_PASSWORD})),
+    );
+    assert_eq!(a.status, 200, "{:#}", a.json);
+    assert_eq!(a.json["token_type"], "Bearer");
+    assert_eq!(a.json["user"]["role"], "admin");
+    assert!(a.json["user"].get("password_hash").is_none());
+    let token = a.json["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("rms_"));
+    let cookie = a.headers["set-cookie"].to_str().unwrap().to_string();
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    assert!(cookie.starts_with(&format!("rampart_session={token};")));
+    // Bearer and cookie both authenticate.
+    let me = c.get("/api/v1/auth/me", &token);
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json["user"]["username"], "admin");
+    assert_eq!(me.json["token_kind"], "session");
+    let me = c.call_with(
+        "GET",
+        "/api/v1/auth/me",
+        Some(("cookie", format!("other=1; rampart_session={token}"))),
+        None,
+    );
+    assert_eq!(me.status, 200, "{:#}", me.json);
+    assert!(me.json["user"]["last_login_at"].is_string());
+    // Logout kills the session and clears the cookie.
+    let out = c.call("POST", "/api/v1/auth/logout", Some(&token), None);
+    assert_eq!(out.status, 204);
+    assert!(
+        out.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    c.get("/api/v1/auth/me", &token)
+        .assert_error(401, "unauthenticated");
+}
+
+pub fn roles_are_enforced(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    c.create_user(&admin, "reader", "read-only");
+    c.create_user(&admin, "worker", "standard");
+    let reader = c.login("reader", "reader-password-123");
+    let worker = c.login("worker", "worker-password-123");
+    for t in [&reader, &worker] {
+        c.get("/api/v1/users", t).assert_error(403, "forbidden");
+        c.get("/api/v1/audit", t).assert_error(403, "forbidden");
+        c.call(
+            "POST",
+            "/api/v1/users",
+            Some(t),
+            Some(json!({"username": "x", "password": "long-enough-password", "role": "admin"})),
+        )
+        .assert_error(403, "forbidden");
+        c.call("DELETE", "/api/v1/users/1", Some(t), None)
+            .assert_error(403, "forbidden");
+        // Everyone may read who they are and manage their own tokens.
+        assert_eq!(c.get("/api/v1/auth/me", t).status, 200);
+        assert_eq!(c.get("/api/v1/tokens", t).status, 200);
+    }
+    assert_eq!(c.get("/api/v1/auth/me", &reader).json["role"], "read-only");
+    // A read-only user cannot mint a token above their role.
+    c.call(
+        "POST",
+        "/api/v1/tokens",
+        Some(&reader),
+        Some(json!({"name": "ci", "scope": "admin"})),
+    )
+    .assert_error(403, "forbidden");
+    assert_eq!(c.get("/api/v1/users", &admin).status, 200);
+}
+
+pub fn lockout_after_failed_logins(db: Db) {
+    let c = start!(db, |cfg| {
+        cfg.lockout_threshold = 3;
+        cfg.lockout_secs = 600;
+    });
+    let admin = c.admin();
+    let victim = c.create_user(&admin, "victim", "standard");
+    let attempt = |pw: &str| {
+        c.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "victim", "password": pw})),
+        )
+    };
+    // A success resets the count.
+    attempt("wrong-1").assert_error(401, "invalid_credentials");
+    attempt("wrong-2").assert_error(401, "invalid_credentials");
+    assert_eq!(attempt("victim-password-123").status, 200);
+    for i in 0..3 {
+        attempt(&format!("wrong-{i}")).assert_error(401, "invalid_credentials");
+    }
+    // Locked: even the right password is refused, with a Retry-After.
+    let locked = attempt("victim-password-123");
+    locked.assert_error(423, "account_locked");
+    let retry: i64 = locked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&retry), "{retry}");
+    let user = c.get(&format!("/api/v1/users/{victim}"), &admin);
+    assert!(user.json["locked_until"].is_string(), "{:#}", user.json);
+    let audit = c.get("/api/v1/audit?action=auth.lockout", &admin);
+    assert_eq!(audit.json["total"], 1, "{:#}", audit.json);
+    assert_eq!(audit.json["items"][0]["actor"], "victim");
+    // An admin setting a new password lifts the lock.
+    let a = c.call(
+        "PATCH",
+        &format!("/api/v1/users/{victim}"),
+        Some(&admin),
+        Some(json!({"password": "a-brand-new-password"})),
+    );
+    assert_eq!(a.status, 200, "{:#}", a.json);
+    assert!(a.json["locked_until"].is_null());
+    assert_eq!(attempt("a-brand-new-password").status, 200);
+}
+
+pub fn login_rate_limit(db: Db) {
+    let c = start!(db, |cfg| cfg.login_attempts_per_minute = 3);
+    for _ in 0..3 {
+        let a = c.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "admin", "password": "nope-nope-nope"})),
+        );
+        a.assert_error(401, "invalid_credentials");
+    }
+    let a = c.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": "admin", "password": ADMIN_PASSWORD})),
+    );
+    a.assert_error(429, "rate_limited");
+    assert!(a.headers.contains_key("retry-after"));
+    let metrics = c.call("GET", "/metrics", None, None).json;
+    let text = metrics.as_str().unwrap();
+    assert!(
+        text.contains("rampart_login_failures_total{reason=\"rate_limited\"} 1"),
+        "{text}"
+    );
+}
+
+pub fn api_tokens_scoped_and_revocable(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    let a = c.call(
+        "POST",
+        "/api/v1/tokens",
+        Some(&admin),
+        Some(json!({"name": "dashboard", "scope": "read-only", "expires_in_days": 30})),
+    );
+    assert_eq!(a.status, 201, "{:#}", a.json);
+    let secret = a.json["token"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("rmt_"));
+    let id = a.json["info"]["id"].as_i64().unwrap();
+    assert_eq!(a.json["info"]["scope"], "read-only");
+    assert!(a.json["info"]["expires_at"].is_string());
+    // The token acts with its scope, not its owner's role.
+    let me = c.get("/api/v1/auth/me", &secret);
+    assert_eq!(me.json["role"], "read-only");
+    assert_eq!(me.json["token_kind"], "api");
+    c.get("/api/v1/users", &secret)
+        .assert_error(403, "forbidden");
+    // An unscoped API token of an admin can administer.
+    let full = c.call(
+        "POST",
+        "/api/v1/tokens",
+        Some(&admin),
+        Some(json!({"name": "automation"})),
+    );
+    let full_secret = full.json["token"].as_str().unwrap().to_string();
+    assert_eq!(c.get("/api/v1/users", &full_secret).status, 200);
+    // Listings never show secrets, only a recognisable prefix.
+    let list = c.get("/api/v1/tokens?kind=api&sort=-id", &admin);
+    assert_eq!(list.json["total"], 2);
+    let text = list.json.to_string();
+    assert!(!text.contains(&secret) && !text.contains(&full_secret));
+    assert_eq!(list.json["items"][1]["prefix"], secret[..12]);
+    assert!(list.json["items"][1]["last_used_at"].is_string());
+    // Logout is for sessions.
+    c.call("POST", "/api/v1/auth/logout", Some(&secret), None)
+        .assert_error(400, "bad_request");
+    // Revoked: refused from then on.
+    assert_eq!(
+        c.call(
+            "DELETE",
+            &format!("/api/v1/tokens/{id}"),
+            Some(&admin),
+            None
+        )
+        .status,
+        204
+    );
+    c.get("/api/v1/auth/me", &secret)
+        .assert_error(401, "unauthenticated");
+    let revoked = c.get("/api/v1/tokens?revoked=true", &admin);
+    assert_eq!(revoked.json["total"], 1);
+    assert!(revoked.json["items"][0]["revoked_at"].is_string());
+    // Other users neither see nor revoke someone else's tokens.
+    c.create_user(&admin, "other", "standard");
+    let other = c.login("other", "other-password-123");
+    let theirs = c.get("/api/v1/tokens", &other);
+    assert_eq!(theirs.json["total"], 1, "only their own session");
+    let full_id = full.json["info"]["id"].as_i64().unwrap();
+    c.call(
+        "DELETE",
+        &format!("/api/v1/tokens/{full_id}"),
+        Some(&other),
+        None,
+    )
+    .assert_error(404, "not_found");
+    // Stored hashed: the database holds no secret.
+    let store = c.console().store().clone();
+    let found = c.rt.block_on(async {
+        store
+            .token_by_hash(&rampart_console::auth::secret_hash(&full_secret))
+            .await
+    });
+    assert!(found.unwrap().is_some());
+}
+
+pub fn audit_log_records_who_what_when_where(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    let before = rampart_console::clock::now() - 1;
+    let uid = c.create_user(&admin, "alice", "standard");
+    c.call(
+        "PATCH",
+        &format!("/api/v1/users/{uid}"),
+        Some(&admin),
+        Some(json!({"role": "read-only"})),
+    );
+    c.call(
+        "DELETE",
+        &format!("/api/v1/users/{uid}"),
+        Some(&admin),
+        None,
+    );
+    let a = c.get("/api/v1/audit?actor=admin&sort=id", &admin);
+    assert_eq!(a.status, 200);
+    let actions: Vec<&str> = a.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["auth.login", "user.create", "user.update", "user.delete"],
+        "{:#}",
+        a.json
+    );
+    let create = &a.json["items"][1];
+    assert_eq!(create["target"], format!("user:{uid}"));
+    assert_eq!(create["source"], "127.0.0.1");
+    assert_eq!(create["outcome"], "success");
+    assert_eq!(create["detail"]["username"], "alice");
+    let at = rampart_console::clock::parse_time(create["at"].as_str().unwrap()).unwrap();
+    assert!(at >= before, "{at} {before}");
+    // The first admin's creation is there too, from the start-up.
+    let first = c.get("/api/v1/audit?action=user.create&sort=id", &admin);
+    assert_eq!(first.json["items"][0]["detail"]["first_admin"], true);
+    // Failed logins are recorded with the name tried.
+    c.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": "mallory", "password": "guess-guess"})),
+    );
+    let failed = c.get("/api/v1/audit?outcome=failure", &admin);
+    assert_eq!(failed.json["items"][0]["actor"], "mallory");
+    assert_eq!(failed.json["items"][0]["detail"]["reason"], "unknown user");
+    // Time filters.
+    let since = rampart_console::clock::rfc3339(before + 3600);
+    let none = c.get(&format!("/api/v1/audit?since={since}"), &admin);
+    assert_eq!(none.json["total"], 0);
+    c.get("/api/v1/audit?since=yesterday", &admin)
+        .assert_error(400, "bad_request");
+}
+
+pub fn users_crud_and_last_admin(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    let me_id = c.get("/api/v1/auth/me", &admin).json["user"]["id"]
+        .as_i64()
+        .unwrap();
+    let bob = c.create_user(&admin, "bob", "standard");
+    // Duplicates, bad names and weak passwords are refused.
+    let dup = c.call(
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"username": "bob", "password": "another-password", "role": "standard"})),
+    );
+    dup.assert_error(409, "conflict");
+    c.call(
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"username": "bad name", "password": "another-password", "role": "standard"})),
+    )
+    .assert_error(400, "bad_request");
+    c.call(
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"username": "carol", "password": "short", "role": "standard"})),
+    )
+    .assert_error(400, "bad_request");
+    c.call(
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"username": "carol", "password": "long-enough-pw", "role": "root"})),
+    )
+    .assert_error(400, "bad_request");
+    let got = c.get(&format!("/api/v1/users/{bob}"), &admin);
+    assert_eq!(got.json["username"], "bob");
+    assert_eq!(got.json["role"], "standard");
+    // Disabling revokes the user's sessions and refuses new logins.
+    let bob_token = c.login("bob", "bob-password-123");
+    let a = c.call(
+        "PATCH",
+        &format!("/api/v1/users/{bob}"),
+        Some(&admin),
+        Some(json!({"disabled": true})),
+    );
+    assert_eq!(a.json["disabled"], true);
+    c.get("/api/v1/auth/me", &bob_token)
+        .assert_error(401, "unauthenticated");
+    c.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": "bob", "password": "bob-password-123"})),
+    )
+    .assert_error(401, "invalid_credentials");
+    // The last enabled admin can be neither demoted, disabled nor deleted.
+    c.call(
+        "PATCH",
+        &format!("/api/v1/users/{me_id}"),
+        Some(&admin),
+        Some(json!({"role": "standard"})),
+    )
+    .assert_error(409, "conflict");
+    c.call(
+        "DELETE",
+        &format!("/api/v1/users/{me_id}"),
+        Some(&admin),
+        None,
+    )
+    .assert_error(409, "conflict");
+    // Unknown fields in a change are refused, not ignored.
+    c.call(
+        "PATCH",
+        &format!("/api/v1/users/{bob}"),
+        Some(&admin),
+        Some(json!({"rol": "admin"})),
+    )
+    .assert_error(400, "bad_request");
+    // Promote bob, then the first admin may step down.
+    c.call(
+        "PATCH",
+        &format!("/api/v1/users/{bob}"),
+        Some(&admin),
+        Some(json!({"disabled": false, "role": "admin"})),
+    );
+    let a = c.call(
+        "PATCH",
+        &format!("/api/v1/users/{me_id}"),
+        Some(&admin),
+        Some(json!({"role": "standard"})),
+    );
+    assert_eq!(a.status, 200, "{:#}", a.json);
+    let bob_admin = c.login("bob", "bob-password-123");
+    assert_eq!(
+        c.call(
+            "DELETE",
+            &format!("/api/v1/users/{me_id}"),
+            Some(&bob_admin),
+            None
+        )
+        .status,
+        204
+    );
+    c.get(&format!("/api/v1/users/{me_id}"), &bob_admin)
+        .assert_error(404, "not_found");
+    // The deleted user's session died with them.
+    c.get("/api/v1/auth/me", &admin)
+        .assert_error(401, "unauthenticated");
+    // Own password change keeps the current session, ends the others.
+    let other_session = c.login("bob", "bob-password-123");
+    c.call(
+        "PUT",
+        "/api/v1/auth/password",
+        Some(&bob_admin),
+        Some(json!({"current_password": "wrong", "new_password": "bobs-new-password"})),
+    )
+    .assert_error(403, "forbidden");
+    let a = c.call(
+        "PUT",
+        "/api/v1/auth/password",
+        Some(&bob_admin),
+        Some(json!({"current_password": "bob-password-123", "new_password": "bobs-new-password"})),
+    );
+    assert_eq!(a.status, 204, "{:#}", a.json);
+    assert_eq!(c.get("/api/v1/auth/me", &bob_admin).status, 200);
+    c.get("/api/v1/auth/me", &other_session)
+        .assert_error(401, "unauthenticated");
+    c.login("bob", "bobs-new-password");
+}
+
+pub fn pagination_filter_sort(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    for (i, role) in [
+        "standard",
+        "read-only",
+        "standard",
+        "read-only",
+        "standard",
+        "standard",
+        "read-only",
+    ]
+    .iter()
+    .enumerate()
+    {
+        c.create_user(&admin, &format!("user{i}"), role);
+    }
+    let names = |a: &Value| -> Vec<String> {
+        a["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let p1 = c.get("/api/v1/users?limit=3&sort=username", &admin);
+    assert_eq!(p1.json["total"], 8);
+    assert_eq!(p1.json["limit"], 3);
+    assert_eq!(names(&p1.json), ["admin", "user0", "user1"]);
+    let p3 = c.get("/api/v1/users?limit=3&offset=6&sort=username", &admin);
+    assert_eq!(names(&p3.json), ["user5", "user6"]);
+    assert_eq!(p3.json["offset"], 6);
+    let desc = c.get("/api/v1/users?limit=2&sort=-username", &admin);
+    assert_eq!(names(&desc.json), ["user6", "user5"]);
+    let ro = c.get("/api/v1/users?role=read-only&sort=id", &admin);
+    assert_eq!(ro.json["total"], 3);
+    assert_eq!(names(&ro.json), ["user1", "user3", "user6"]);
+    let q = c.get("/api/v1/users?q=USER1", &admin);
+    assert_eq!(names(&q.json), ["user1"]);
+    let q = c.get("/api/v1/users?q=%25", &admin);
+    assert_eq!(q.json["total"], 0, "% is matched literally");
+    let past = c.get("/api/v1/users?offset=100", &admin);
+    assert_eq!(past.json["items"].as_array().unwrap().len(), 0);
+    assert_eq!(past.json["total"], 8);
+    for bad in [
+        "/api/v1/users?sort=password_hash",
+        "/api/v1/users?limit=0",
+        "/api/v1/users?limit=1001",
+        "/api/v1/users?offset=-1",
+        "/api/v1/users?limit=ten",
+        "/api/v1/users?role=root",
+        "/api/v1/tokens?kind=other",
+    ] {
+        c.get(bad, &admin).assert_error(400, "bad_request");
+    }
+}
+
+pub fn error_shape(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    c.call("GET", "/api/v1/nothing-here", None, None)
+        .assert_error(404, "not_found");
+    c.call("GET", "/", None, None)
+        .assert_error(404, "not_found");
+    c.call("DELETE", "/healthz", None, None)
+        .assert_error(405, "method_not_allowed");
+    c.get("/api/v1/users/abc", &admin)
+        .assert_error(400, "bad_request");
+    c.get("/api/v1/users/999999", &admin)
+        .assert_error(404, "not_found");
+    let a = c.call_with(
+        "POST",
+        "/api/v1/auth/login",
+        Some(("content-type", "application/json".into())),
+        None,
+    );
+    a.assert_error(400, "bad_request");
+    let a = c.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"user": "admin"})),
+    );
+    a.assert_error(400, "bad_request");
+    let a = c.call_with(
+        "GET",
+        "/api/v1/auth/me",
+        Some(("authorization", "Basic YWRtaW4=".into())),
+        None,
+    );
+    a.assert_error(401, "unauthenticated");
+}
+
+pub fn restart_keeps_state_and_certificate(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    c.create_user(&admin, "persistent", "standard");
+    let cert = c.console().tls().cert_pem.clone();
+    let (dir, url) = c.stop();
+    let mut cfg = crate::harness::config(dir.path());
+    cfg.database_url = url.clone();
+    // A different admin password now has no effect: the admin exists.
+    cfg.admin_password = Some("ignored-because-admin-exists".into());
+    let c = TestConsole::start_with(cfg, dir, url);
+    assert!(matches!(c.initial_admin(), InitialAdmin::Existing));
+    let tls = c.console().tls();
+    assert!(!tls.generated_now);
+    assert_eq!(tls.cert_pem, cert, "the certificate is reused");
+    // The session from before the restart still works; so does the data.
+    assert_eq!(c.get("/api/v1/auth/me", &admin).status, 200);
+    c.login("persistent", "persistent-password-123");
+    // Migrations are not re-applied.
+    let store = c.console().store().clone();
+    let applied = c.rt.block_on(async { store.migrate().await }).unwrap();
+    assert!(applied.is_empty());
+}
+
+pub fn generated_admin_password(db: Db) {
+    let c = start!(db, |cfg| cfg.admin_password = None);
+    let InitialAdmin::Generated { username, password } = c.initial_admin() else {
+        panic!("expected a generated password");
+    };
+    assert_eq!(username, "admin");
+    assert!(password.len() >= 20);
+    c.login(&username, &password);
+}
+
+pub fn metrics_count_requests(db: Db) {
+    let c = start!(db);
+    for _ in 0..3 {
+        c.call("GET", "/healthz", None, None);
+    }
+    c.call("GET", "/api/v1/users/7", None, None);
+    let a = c.call("GET", "/metrics", None, None);
+    assert_eq!(a.status, 200);
+    assert!(
+        a.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = a.json.as_str().unwrap();
+    assert!(
+        text.contains(
+            "rampart_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 3"
+        ),
+        "{text}"
+    );
+    // Routes, not raw paths, label the series.
+    assert!(
+        text.contains("route=\"/api/v1/users/{id}\",status=\"401\""),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE rampart_http_request_duration_seconds histogram"));
+}
+
+pub fn oversized_body_is_refused(db: Db) {
+    let c = start!(db);
+    let big = "x".repeat(3 * 1024 * 1024);
+    let a = c.try_call_with(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": big, "password": "p"})),
+    );
+    // The answer comes before the body is read in full: the client either
+    // reads the 413 or finds the connection closed while still sending.
+    match a {
+        Ok(a) => a.assert_error(413, "payload_too_large"),
+        Err(e) => println!("connection closed while sending: {e}"),
+    }
+    assert_eq!(c.call("GET", "/healthz", None, None).status, 200);
+}
