@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod config;
+mod console;
 mod db;
 mod output;
 mod progress;
@@ -76,6 +77,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 Command::Scan(a) => commands::scan(&ctx, a),
                 Command::Sbom(a) => commands::sbom(&ctx, a),
                 Command::Source(args::SourceCommand::Ls(a)) => commands::source_ls(&ctx, a),
+                Command::Console(a) => console::run(&ctx.cfg.console, a, cli.global.quiet),
                 Command::Version
                 | Command::Completions(_)
                 | Command::Init(_)

@@ -5,6 +5,7 @@
 
 #[path = "../../../source/tests/common/mod.rs"]
 mod common;
+mod console;
 mod registry;
 mod sbom;
 mod secrets;
@@ -152,6 +153,7 @@ fn help_pages_match_golden_files() {
         ("help-source-ls.txt", &["source", "ls", "--help"]),
         ("help-init.txt", &["init", "--help"]),
         ("help-completions.txt", &["completions", "--help"]),
+        ("help-console.txt", &["console", "--help"]),
     ];
     for (name, args) in pages {
         let o = run(args);
