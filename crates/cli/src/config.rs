@@ -37,6 +37,9 @@ pub struct ConsoleFileConfig {
     pub lockout_threshold: i64,
     pub lockout_secs: i64,
     pub login_attempts_per_minute: u32,
+    pub scan_heartbeat_timeout_secs: i64,
+    pub scan_queue_timeout_secs: i64,
+    pub scan_max_attempts: i64,
 }
 
 impl Default for ConsoleFileConfig {
@@ -53,6 +56,9 @@ impl Default for ConsoleFileConfig {
             lockout_threshold: d.lockout_threshold,
             lockout_secs: d.lockout_secs,
             login_attempts_per_minute: d.login_attempts_per_minute,
+            scan_heartbeat_timeout_secs: d.scan_heartbeat_timeout_secs,
+            scan_queue_timeout_secs: d.scan_queue_timeout_secs,
+            scan_max_attempts: d.scan_max_attempts,
         }
     }
 }
@@ -240,6 +246,12 @@ lockout_threshold = 5
 lockout_secs = 900
 # Login attempts allowed per client address per minute.
 login_attempts_per_minute = 30
+# A running scan whose runner sends no heartbeat for this many seconds is
+# retried, up to scan_max_attempts attempts in all, then timed out.
+scan_heartbeat_timeout_secs = 120
+scan_max_attempts = 3
+# A queued scan that no runner takes within this many seconds times out.
+scan_queue_timeout_secs = 86400
 "#;
 
 #[cfg(test)]
@@ -268,6 +280,15 @@ mod tests {
             cfg.console.login_attempts_per_minute,
             c.login_attempts_per_minute
         );
+        assert_eq!(
+            cfg.console.scan_heartbeat_timeout_secs,
+            c.scan_heartbeat_timeout_secs
+        );
+        assert_eq!(
+            cfg.console.scan_queue_timeout_secs,
+            c.scan_queue_timeout_secs
+        );
+        assert_eq!(cfg.console.scan_max_attempts, c.scan_max_attempts);
         assert!(cfg.console.listen.is_none() && cfg.console.database_url.is_none());
         assert!(
             cfg.output.format.is_none()

@@ -56,6 +56,9 @@ pub fn config(file: &ConsoleFileConfig, a: &ConsoleArgs) -> Result<ConsoleConfig
     cfg.lockout_threshold = file.lockout_threshold;
     cfg.lockout_secs = file.lockout_secs;
     cfg.login_attempts_per_minute = file.login_attempts_per_minute;
+    cfg.scan_heartbeat_timeout_secs = file.scan_heartbeat_timeout_secs;
+    cfg.scan_queue_timeout_secs = file.scan_queue_timeout_secs;
+    cfg.scan_max_attempts = file.scan_max_attempts;
     Ok(cfg)
 }
 

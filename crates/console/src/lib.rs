@@ -48,6 +48,13 @@ pub struct ConsoleConfig {
     pub lockout_secs: i64,
     /// Login attempts allowed per client address per minute.
     pub login_attempts_per_minute: u32,
+    /// A running scan without a heartbeat for this long is retried or
+    /// timed out, in seconds.
+    pub scan_heartbeat_timeout_secs: i64,
+    /// A queued scan nobody takes for this long times out, in seconds.
+    pub scan_queue_timeout_secs: i64,
+    /// Attempts a scan gets when its runner goes silent.
+    pub scan_max_attempts: i64,
 }
 
 impl std::fmt::Debug for ConsoleConfig {
@@ -70,6 +77,12 @@ impl std::fmt::Debug for ConsoleConfig {
             .field("lockout_threshold", &self.lockout_threshold)
             .field("lockout_secs", &self.lockout_secs)
             .field("login_attempts_per_minute", &self.login_attempts_per_minute)
+            .field(
+                "scan_heartbeat_timeout_secs",
+                &self.scan_heartbeat_timeout_secs,
+            )
+            .field("scan_queue_timeout_secs", &self.scan_queue_timeout_secs)
+            .field("scan_max_attempts", &self.scan_max_attempts)
             .finish()
     }
 }
@@ -89,6 +102,9 @@ impl ConsoleConfig {
             lockout_threshold: 5,
             lockout_secs: 15 * 60,
             login_attempts_per_minute: 30,
+            scan_heartbeat_timeout_secs: 120,
+            scan_queue_timeout_secs: 24 * 3600,
+            scan_max_attempts: 3,
         }
     }
 
@@ -115,6 +131,14 @@ impl ConsoleConfig {
         if self.login_attempts_per_minute < 1 {
             return Err(ConsoleError::Config(
                 "allow at least one login attempt per minute".into(),
+            ));
+        }
+        if self.scan_heartbeat_timeout_secs < 1
+            || self.scan_queue_timeout_secs < 1
+            || self.scan_max_attempts < 1
+        {
+            return Err(ConsoleError::Config(
+                "scan timeouts and attempts must be positive".into(),
             ));
         }
         if self.admin_username.is_empty() {

@@ -101,3 +101,91 @@ pub struct Page<T> {
     pub limit: i64,
     pub offset: i64,
 }
+
+/// Something the console knows about: a host, container, image, pod,
+/// namespace, process, or the internet.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Node {
+    pub id: i64,
+    /// `host`, `container`, `image`, `pod`, `namespace`, `process` or `internet`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its stable identity within its type (machine id, container id, image digest...).
+    pub key: String,
+    pub name: String,
+    pub parent_id: Option<i64>,
+    #[schema(value_type = Object)]
+    pub attributes: Option<serde_json::Value>,
+    pub active: bool,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// Open findings of a node, counted by kind and severity.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct FindingsSummary {
+    pub total: i64,
+    /// kind -> severity -> count.
+    #[schema(value_type = Object)]
+    pub by_kind: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
+}
+
+/// A node with its findings summary.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NodeDetail {
+    #[serde(flatten)]
+    pub node: Node,
+    pub findings: FindingsSummary,
+}
+
+/// One finding on one node, deduplicated across scans by its fingerprint.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Finding {
+    pub id: i64,
+    pub node_id: i64,
+    /// `vulnerability`, `secret`, `malware` or `posture`.
+    pub kind: String,
+    /// The advisory or rule id.
+    pub rule_id: String,
+    pub fingerprint: String,
+    pub severity: String,
+    pub title: String,
+    #[schema(value_type = Object)]
+    pub evidence: Option<serde_json::Value>,
+    /// `open`, or `fixed` once a scan of the node no longer reports it.
+    pub status: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub first_scan_id: Option<i64>,
+    pub last_scan_id: Option<i64>,
+}
+
+/// A scan request and where it is in its life: `queued` -> `running` ->
+/// `succeeded` | `failed` | `cancelled` | `timed-out`, always ending with a
+/// final state and a reason.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Scan {
+    pub id: i64,
+    pub state: String,
+    /// Why it is in its state (set for every final state but success).
+    pub reason: Option<String>,
+    pub targets: Vec<String>,
+    pub scanners: Vec<String>,
+    pub requested_by: String,
+    /// Who runs it (while running and after).
+    pub runner: Option<String>,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub timeout_secs: i64,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub heartbeat_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl Scan {
+    /// Whether the state is final.
+    pub fn is_final(&self) -> bool {
+        !matches!(self.state.as_str(), "queued" | "running")
+    }
+}

@@ -23,6 +23,7 @@ use crate::auth::{RateLimiter, generate_password, hash_password};
 use crate::clock;
 use crate::error::ConsoleError;
 use crate::metrics::Metrics;
+use crate::store::scans::ScanTimeouts;
 use crate::store::{NewAudit, Store};
 use crate::tls::{self, TlsInfo};
 
@@ -188,8 +189,13 @@ pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
         metrics: Arc::new(Metrics::default()),
         openapi_json: Arc::new(OnceLock::new()),
     };
+    let timeouts = ScanTimeouts {
+        heartbeat_secs: state.config.scan_heartbeat_timeout_secs,
+        queued_secs: state.config.scan_queue_timeout_secs,
+    };
     let (app, openapi) = api::router(state);
     let (shutdown, rx) = watch::channel(false);
+    tokio::spawn(reaper(store.clone(), timeouts, rx.clone()));
     let task = tokio::spawn(accept_loop(
         listener,
         TlsAcceptor::from(tls_config),
@@ -263,5 +269,26 @@ async fn accept_loop(
         .is_err()
     {
         tracing::warn!("some connections were still open after 10 s; closing them");
+    }
+}
+
+/// Moves scans that stopped making progress to their next state, every few
+/// seconds, until shutdown.
+async fn reaper(store: Store, timeouts: ScanTimeouts, mut shutdown: watch::Receiver<bool>) {
+    let every = Duration::from_secs(
+        u64::try_from((timeouts.heartbeat_secs / 4).clamp(1, 10)).unwrap_or(10),
+    );
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        match store.reap_scans(timeouts, clock::now()).await {
+            Ok(r) if r.requeued + r.timed_out > 0 => {
+                tracing::info!("scans: {} requeued, {} timed out", r.requeued, r.timed_out);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("reaping scans: {e}"),
+        }
     }
 }

@@ -197,3 +197,21 @@ impl FromRequestParts<AppState> for Admin {
         Ok(Admin(caller))
     }
 }
+
+/// An authenticated caller with at least the standard role (checked before
+/// the body is read).
+#[derive(Debug, Clone)]
+pub struct Standard(pub Caller);
+
+impl FromRequestParts<AppState> for Standard {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(Role::Standard)?;
+        Ok(Standard(caller))
+    }
+}

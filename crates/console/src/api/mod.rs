@@ -6,6 +6,8 @@ mod auth;
 pub mod error;
 pub mod extract;
 mod health;
+mod inventory;
+mod scans;
 mod tokens;
 mod users;
 
@@ -143,6 +145,12 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(inventory::list_nodes))
+        .routes(routes!(inventory::get_node))
+        .routes(routes!(inventory::list_findings))
+        .routes(routes!(scans::list_scans, scans::create_scan))
+        .routes(routes!(scans::get_scan))
+        .routes(routes!(scans::cancel_scan))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     if let Ok(json) = doc.to_pretty_json() {

@@ -2,9 +2,11 @@
 //! implementations: SQLite (embedded, the default) and PostgreSQL.
 
 mod backend;
+pub mod inventory;
 pub mod migrations;
 mod postgres;
 mod query;
+pub mod scans;
 mod sqlite;
 mod value;
 

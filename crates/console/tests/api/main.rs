@@ -35,4 +35,8 @@ both_backends!(
     generated_admin_password,
     metrics_count_requests,
     oversized_body_is_refused,
+    nodes_and_findings_read_from_store,
+    scans_state_machine,
+    scans_never_stay_in_progress,
+    reaper_runs_in_the_background,
 );

@@ -1,6 +1,9 @@
 //! The scenarios, each run against both backends.
 
 use rampart_console::InitialAdmin;
+use rampart_console::store::inventory::{FindingReport, NodeReport};
+use rampart_console::store::scans::{Reaped, ScanTimeouts};
+use rampart_model::Severity;
 use serde_json::{Value, json};
 
 use crate::harness::{ADMIN_PASSWORD, Db, TestConsole};
@@ -73,6 +76,12 @@ pub fn openapi_document(db: Db) {
         ("/api/v1/tokens", &["get", "post"]),
         ("/api/v1/tokens/{id}", &["delete"]),
         ("/api/v1/audit", &["get"]),
+        ("/api/v1/nodes", &["get"]),
+        ("/api/v1/nodes/{id}", &["get"]),
+        ("/api/v1/findings", &["get"]),
+        ("/api/v1/scans", &["get", "post"]),
+        ("/api/v1/scans/{id}", &["get"]),
+        ("/api/v1/scans/{id}/cancel", &["post"]),
     ] {
         for m in methods {
             let op = &paths[path][*m];
@@ -758,4 +767,370 @@ pub fn oversized_body_is_refused(db: Db) {
         Err(e) => println!("connection closed while sending: {e}"),
     }
     assert_eq!(c.call("GET", "/healthz", None, None).status, 200);
+}
+
+fn finding(kind: &str, rule: &str, sev: Severity) -> FindingReport {
+    FindingReport {
+        kind: kind.into(),
+        rule_id: rule.into(),
+        fingerprint: format!("{rule}@pkg"),
+        severity: sev,
+        title: format!("{rule} in pkg"),
+        evidence: Some(json!({"package": "pkg", "version": "1.0"})),
+    }
+}
+
+pub fn nodes_and_findings_read_from_store(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    c.create_user(&admin, "reader", "read-only");
+    let reader = c.login("reader", "reader-password-123");
+    let store = c.console().store().clone();
+    let now = rampart_console::clock::now();
+    let (host, container, f1, f2) = c.rt.block_on(async {
+        let host = store
+            .upsert_node(
+                &NodeReport {
+                    kind: "host".into(),
+                    key: "machine-1".into(),
+                    name: "web-1".into(),
+                    parent_id: None,
+                    attributes: Some(json!({"os": "debian 12"})),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let container = store
+            .upsert_node(
+                &NodeReport {
+                    kind: "container".into(),
+                    key: "abc123".into(),
+                    name: "nginx".into(),
+                    parent_id: Some(host),
+                    attributes: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        // The same node again: refreshed, not duplicated.
+        let again = store
+            .upsert_node(
+                &NodeReport {
+                    kind: "host".into(),
+                    key: "machine-1".into(),
+                    name: "web-1.example".into(),
+                    parent_id: None,
+                    attributes: None,
+                },
+                now + 5,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, host);
+        let first = vec![
+            finding("vulnerability", "CVE-2024-0001", Severity::Critical),
+            finding("vulnerability", "CVE-2024-0002", Severity::High),
+            finding("vulnerability", "CVE-2024-0003", Severity::Low),
+            finding("secret", "RMP-SECRET-AWS-001", Severity::High),
+        ];
+        let f1 = store
+            .record_findings(host, Some(1), &["vulnerability", "secret"], &first, now)
+            .await
+            .unwrap();
+        // A later vulnerability scan: 0003 is gone, 0004 is new, secrets untouched.
+        let second = vec![
+            finding("vulnerability", "CVE-2024-0001", Severity::Critical),
+            finding("vulnerability", "CVE-2024-0002", Severity::High),
+            finding("vulnerability", "CVE-2024-0004", Severity::Medium),
+        ];
+        let f2 = store
+            .record_findings(host, Some(2), &["vulnerability"], &second, now + 10)
+            .await
+            .unwrap();
+        (host, container, f1, f2)
+    });
+    assert_eq!(f1, (4, 0));
+    assert_eq!(f2, (1, 1));
+    let hosts = c.get("/api/v1/nodes?type=host", &reader);
+    assert_eq!(hosts.json["total"], 1, "{:#}", hosts.json);
+    assert_eq!(hosts.json["items"][0]["name"], "web-1.example");
+    assert_eq!(hosts.json["items"][0]["type"], "host");
+    let children = c.get(&format!("/api/v1/nodes?parent={host}"), &reader);
+    assert_eq!(children.json["items"][0]["id"], container);
+    c.get("/api/v1/nodes?type=planet", &reader)
+        .assert_error(400, "bad_request");
+    let detail = c.get(&format!("/api/v1/nodes/{host}"), &reader);
+    assert_eq!(detail.status, 200, "{:#}", detail.json);
+    assert_eq!(detail.json["key"], "machine-1");
+    assert_eq!(detail.json["findings"]["total"], 4);
+    assert_eq!(
+        detail.json["findings"]["by_kind"]["vulnerability"]["critical"],
+        1
+    );
+    assert_eq!(
+        detail.json["findings"]["by_kind"]["vulnerability"]["medium"],
+        1
+    );
+    assert_eq!(detail.json["findings"]["by_kind"]["secret"]["high"], 1);
+    c.get("/api/v1/nodes/424242", &reader)
+        .assert_error(404, "not_found");
+    // Open findings, worst first by default.
+    let open = c.get(&format!("/api/v1/findings?node={host}"), &reader);
+    assert_eq!(open.json["total"], 4);
+    assert_eq!(open.json["items"][0]["rule_id"], "CVE-2024-0001");
+    let high = c.get("/api/v1/findings?kind=vulnerability&severity=high", &reader);
+    assert_eq!(high.json["total"], 1);
+    assert_eq!(high.json["items"][0]["rule_id"], "CVE-2024-0002");
+    assert_eq!(high.json["items"][0]["first_scan_id"], 1);
+    assert_eq!(high.json["items"][0]["last_scan_id"], 2);
+    let at_least = c.get("/api/v1/findings?min_severity=high", &reader);
+    assert_eq!(at_least.json["total"], 3);
+    let fixed = c.get("/api/v1/findings?status=fixed", &reader);
+    assert_eq!(fixed.json["total"], 1);
+    assert_eq!(fixed.json["items"][0]["rule_id"], "CVE-2024-0003");
+    assert_eq!(fixed.json["items"][0]["evidence"]["package"], "pkg");
+    let all = c.get("/api/v1/findings?status=all&sort=rule_id&limit=2", &reader);
+    assert_eq!(all.json["total"], 5);
+    assert_eq!(all.json["items"].as_array().unwrap().len(), 2);
+    for bad in [
+        "/api/v1/findings?kind=virus",
+        "/api/v1/findings?severity=severe",
+        "/api/v1/findings?status=closed",
+        "/api/v1/findings?sort=title",
+    ] {
+        c.get(bad, &reader).assert_error(400, "bad_request");
+    }
+}
+
+pub fn scans_state_machine(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    c.create_user(&admin, "worker", "standard");
+    let worker = c.login("worker", "worker-password-123");
+    let store = c.console().store().clone();
+    let a = c.call(
+        "POST",
+        "/api/v1/scans",
+        Some(&worker),
+        Some(json!({"targets": ["host"], "scanners": ["vuln", "secret", "vuln"]})),
+    );
+    assert_eq!(a.status, 201, "{:#}", a.json);
+    assert_eq!(a.json["state"], "queued");
+    assert_eq!(a.json["scanners"], json!(["secret", "vuln"]));
+    assert_eq!(a.json["requested_by"], "worker");
+    let id = a.json["id"].as_i64().unwrap();
+    for bad in [
+        json!({"targets": []}),
+        json!({"targets": ["host"], "scanners": ["antivirus"]}),
+        json!({"targets": ["host"], "timeout_secs": 5}),
+        json!({"targets": ["host"], "priority": 1}),
+    ] {
+        c.call("POST", "/api/v1/scans", Some(&worker), Some(bad))
+            .assert_error(400, "bad_request");
+    }
+    // A runner takes it and reports progress.
+    let now = rampart_console::clock::now();
+    let claimed =
+        c.rt.block_on(store.claim_scan("runner-a", now))
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (claimed.id, claimed.state.as_str(), claimed.attempts),
+        (id, "running", 1)
+    );
+    assert!(
+        c.rt.block_on(store.claim_scan("runner-b", now))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        c.rt.block_on(store.heartbeat_scan(id, "runner-a", now + 1))
+            .unwrap()
+    );
+    assert!(
+        !c.rt
+            .block_on(store.heartbeat_scan(id, "runner-b", now + 1))
+            .unwrap()
+    );
+    let got = c.get(&format!("/api/v1/scans/{id}"), &worker);
+    assert_eq!(got.json["state"], "running");
+    assert_eq!(got.json["runner"], "runner-a");
+    // Cancelled: the runner's next heartbeat tells it to stop, and it can no
+    // longer finish the scan.
+    let cancelled = c.call(
+        "POST",
+        &format!("/api/v1/scans/{id}/cancel"),
+        Some(&worker),
+        Some(json!({"reason": "wrong host"})),
+    );
+    assert_eq!(cancelled.status, 200, "{:#}", cancelled.json);
+    assert_eq!(cancelled.json["state"], "cancelled");
+    assert_eq!(cancelled.json["reason"], "cancelled by worker: wrong host");
+    assert!(
+        !c.rt
+            .block_on(store.heartbeat_scan(id, "runner-a", now + 2))
+            .unwrap()
+    );
+    assert!(
+        c.rt.block_on(store.finish_scan(id, "runner-a", true, None, now + 3))
+            .unwrap()
+            .is_none()
+    );
+    c.call(
+        "POST",
+        &format!("/api/v1/scans/{id}/cancel"),
+        Some(&worker),
+        None,
+    )
+    .assert_error(409, "conflict");
+    c.call("POST", "/api/v1/scans/99999/cancel", Some(&worker), None)
+        .assert_error(404, "not_found");
+    // Success and failure are final states.
+    let ok_id = c
+        .call(
+            "POST",
+            "/api/v1/scans",
+            Some(&worker),
+            Some(json!({"targets": ["a"]})),
+        )
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    c.rt.block_on(store.claim_scan("runner-a", now))
+        .unwrap()
+        .unwrap();
+    let done =
+        c.rt.block_on(store.finish_scan(ok_id, "runner-a", true, None, now + 5))
+            .unwrap()
+            .unwrap();
+    assert_eq!(done.state, "succeeded");
+    assert!(done.finished_at.is_some());
+    let list = c.get("/api/v1/scans?state=succeeded", &worker);
+    assert_eq!(list.json["total"], 1);
+    let list = c.get("/api/v1/scans", &worker);
+    assert_eq!(list.json["items"][0]["id"], ok_id, "newest first");
+    c.get("/api/v1/scans?state=paused", &worker)
+        .assert_error(400, "bad_request");
+    let audit = c.get("/api/v1/audit?actor=worker&sort=id", &admin);
+    let actions: Vec<&str> = audit.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["auth.login", "scan.create", "scan.cancel", "scan.create"]
+    );
+}
+
+pub fn scans_never_stay_in_progress(db: Db) {
+    let c = start!(db, |cfg| cfg.scan_max_attempts = 2);
+    let admin = c.admin();
+    let store = c.console().store().clone();
+    let t = ScanTimeouts {
+        heartbeat_secs: 60,
+        queued_secs: 3600,
+    };
+    let create = |targets: &str| {
+        c.call(
+            "POST",
+            "/api/v1/scans",
+            Some(&admin),
+            Some(json!({"targets": [targets], "timeout_secs": 600})),
+        )
+        .json["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let now = rampart_console::clock::now();
+    // A silent runner: retried once, then timed out with the reason.
+    let silent = create("silent");
+    c.rt.block_on(store.claim_scan("runner-a", now))
+        .unwrap()
+        .unwrap();
+    let r = c.rt.block_on(store.reap_scans(t, now + 30)).unwrap();
+    assert_eq!(r, Reaped::default(), "still within the heartbeat timeout");
+    let r = c.rt.block_on(store.reap_scans(t, now + 61)).unwrap();
+    assert_eq!(r.requeued, 1);
+    let s = c.get(&format!("/api/v1/scans/{silent}"), &admin).json;
+    assert_eq!(s["state"], "queued");
+    assert!(s["reason"].as_str().unwrap().contains("retrying"), "{s:#}");
+    let again =
+        c.rt.block_on(store.claim_scan("runner-b", now + 62))
+            .unwrap()
+            .unwrap();
+    assert_eq!(again.attempts, 2);
+    let r = c.rt.block_on(store.reap_scans(t, now + 200)).unwrap();
+    assert_eq!((r.requeued, r.timed_out), (0, 1));
+    let s = c.get(&format!("/api/v1/scans/{silent}"), &admin).json;
+    assert_eq!(s["state"], "timed-out");
+    assert_eq!(
+        s["reason"],
+        "runner runner-b stopped sending heartbeats after 2 attempt(s)"
+    );
+    // A runner that beats but never ends: its time limit ends it.
+    let slow = create("slow");
+    c.rt.block_on(store.claim_scan("runner-a", now))
+        .unwrap()
+        .unwrap();
+    for beat in [100, 300, 500, 590] {
+        assert!(
+            c.rt.block_on(store.heartbeat_scan(slow, "runner-a", now + beat))
+                .unwrap()
+        );
+        c.rt.block_on(store.reap_scans(t, now + beat + 1)).unwrap();
+    }
+    assert!(
+        c.rt.block_on(store.heartbeat_scan(slow, "runner-a", now + 600))
+            .unwrap()
+    );
+    c.rt.block_on(store.reap_scans(t, now + 601)).unwrap();
+    let s = c.get(&format!("/api/v1/scans/{slow}"), &admin).json;
+    assert_eq!(s["state"], "timed-out", "{s:#}");
+    assert_eq!(s["reason"], "exceeded its time limit of 600 s");
+    // Nobody takes it.
+    let orphan = create("orphan");
+    c.rt.block_on(store.reap_scans(t, now + 3601)).unwrap();
+    let s = c.get(&format!("/api/v1/scans/{orphan}"), &admin).json;
+    assert_eq!(s["state"], "timed-out");
+    assert_eq!(s["reason"], "no runner took it within 3600 s");
+}
+
+pub fn reaper_runs_in_the_background(db: Db) {
+    let c = start!(db, |cfg| {
+        cfg.scan_heartbeat_timeout_secs = 1;
+        cfg.scan_max_attempts = 1;
+    });
+    let admin = c.admin();
+    let id = c
+        .call(
+            "POST",
+            "/api/v1/scans",
+            Some(&admin),
+            Some(json!({"targets": ["x"]})),
+        )
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    let store = c.console().store().clone();
+    let now = rampart_console::clock::now();
+    c.rt.block_on(store.claim_scan("gone", now))
+        .unwrap()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let s = c.get(&format!("/api/v1/scans/{id}"), &admin).json;
+        if s["state"] == "timed-out" {
+            assert!(
+                s["reason"].as_str().unwrap().contains("heartbeats"),
+                "{s:#}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {s:#}");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }
