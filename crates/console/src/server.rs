@@ -272,8 +272,8 @@ async fn accept_loop(
     }
 }
 
-/// Moves scans that stopped making progress to their next state, every few
-/// seconds, until shutdown.
+/// Every few seconds until shutdown: moves scans that stopped making
+/// progress to their next state, and deletes long-ended sessions.
 async fn reaper(store: Store, timeouts: ScanTimeouts, mut shutdown: watch::Receiver<bool>) {
     let every = Duration::from_secs(
         u64::try_from((timeouts.heartbeat_secs / 4).clamp(1, 10)).unwrap_or(10),
@@ -283,7 +283,12 @@ async fn reaper(store: Store, timeouts: ScanTimeouts, mut shutdown: watch::Recei
             () = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return,
         }
-        match store.reap_scans(timeouts, clock::now()).await {
+        let now = clock::now();
+        // Sessions are kept a day after they end, then deleted.
+        if let Err(e) = store.purge_sessions(now, 86_400).await {
+            tracing::warn!("deleting old sessions: {e}");
+        }
+        match store.reap_scans(timeouts, now).await {
             Ok(r) if r.requeued + r.timed_out > 0 => {
                 tracing::info!("scans: {} requeued, {} timed out", r.requeued, r.timed_out);
             }

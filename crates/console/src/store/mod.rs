@@ -131,6 +131,8 @@ impl TokenRecord {
 const TOKEN_COLS: &str = "t.id, t.user_id, u.username, t.kind, t.name, t.prefix, t.scope, \
     t.created_at, t.expires_at, t.last_used_at, t.revoked_at";
 
+const TOKEN_COL_COUNT: usize = 11;
+
 fn token_from(row: &Row) -> Result<TokenRecord, StoreError> {
     Ok(TokenRecord {
         id: row.int(0)?,
@@ -502,28 +504,37 @@ impl Store {
     }
 
     /// A token and its owner by the secret's hash (any state: the caller
-    /// checks revocation, expiry and the owner).
+    /// checks revocation, expiry and the owner), in one query.
     pub async fn token_by_hash(
         &self,
         hash: &str,
     ) -> Result<Option<(TokenRecord, UserRecord)>, StoreError> {
-        let rows = self
-            .db
-            .query(
-                "SELECT id FROM tokens WHERE token_hash = ?",
-                vec![hash.into()],
-            )
-            .await?;
-        let Some(id) = rows.first().map(|r| r.int(0)).transpose()? else {
+        let user_cols: Vec<String> = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect();
+        let sql = format!(
+            "SELECT {TOKEN_COLS}, {} FROM tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = ?",
+            user_cols.join(", ")
+        );
+        let rows = self.db.query(&sql, vec![hash.into()]).await?;
+        let Some(row) = rows.first() else {
             return Ok(None);
         };
-        let Some(token) = self.token(id).await? else {
-            return Ok(None);
-        };
-        let Some(user) = self.user(token.user_id).await? else {
-            return Ok(None);
-        };
+        let token = token_from(row)?;
+        let user = user_from(&Row(row.0[TOKEN_COL_COUNT..].to_vec()))?;
         Ok(Some((token, user)))
+    }
+
+    /// Deletes sessions that expired or were revoked more than
+    /// `keep_secs` ago (API tokens are kept: they are listed until deleted
+    /// with their user). Returns how many.
+    pub async fn purge_sessions(&self, now: i64, keep_secs: i64) -> Result<u64, StoreError> {
+        let before = now - keep_secs;
+        self.db
+            .execute(
+                "DELETE FROM tokens WHERE kind = 'session' AND (expires_at < ? OR revoked_at < ?)",
+                vec![before.into(), before.into()],
+            )
+            .await
     }
 
     /// Notes a token's use (at most once a minute, to spare writes).

@@ -39,4 +39,5 @@ both_backends!(
     scans_state_machine,
     scans_never_stay_in_progress,
     reaper_runs_in_the_background,
+    ended_sessions_are_purged,
 );

@@ -1134,3 +1134,47 @@ pub fn reaper_runs_in_the_background(db: Db) {
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
 }
+
+pub fn ended_sessions_are_purged(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    let old = c.admin();
+    assert_eq!(
+        c.call("POST", "/api/v1/auth/logout", Some(&old), None)
+            .status,
+        204
+    );
+    let api = c.call(
+        "POST",
+        "/api/v1/tokens",
+        Some(&admin),
+        Some(json!({"name": "kept"})),
+    );
+    let api_id = api.json["info"]["id"].as_i64().unwrap();
+    c.call(
+        "DELETE",
+        &format!("/api/v1/tokens/{api_id}"),
+        Some(&admin),
+        None,
+    );
+    let store = c.console().store().clone();
+    let now = rampart_console::clock::now();
+    // Within the grace period nothing goes.
+    assert_eq!(c.rt.block_on(store.purge_sessions(now, 86_400)).unwrap(), 0);
+    // Later: the revoked session goes; the live session and the revoked API
+    // token (still listed for the record) stay.
+    assert_eq!(
+        c.rt.block_on(store.purge_sessions(now + 86_400 + 10, 86_400))
+            .unwrap(),
+        1
+    );
+    assert_eq!(c.get("/api/v1/auth/me", &admin).status, 200);
+    let list = c.get("/api/v1/tokens?sort=id", &admin);
+    let kinds: Vec<&str> = list.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["session", "api"], "{:#}", list.json);
+}
