@@ -124,7 +124,10 @@ pub struct Node {
 /// Open findings of a node, counted by kind and severity.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct FindingsSummary {
+    /// Open findings that are not suppressed.
     pub total: i64,
+    /// Open findings masked by a suppression (not in `total`).
+    pub suppressed: i64,
     /// kind -> severity -> count.
     #[schema(value_type = Object)]
     pub by_kind: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
@@ -158,6 +161,21 @@ pub struct Finding {
     pub last_seen: String,
     pub first_scan_id: Option<i64>,
     pub last_scan_id: Option<i64>,
+    /// Masked by a suppression (see `/api/v1/suppressions`).
+    pub suppressed: bool,
+}
+
+/// A finding mask: findings with this rule id, on one node or everywhere,
+/// are hidden from lists and summaries (and stay stored).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Suppression {
+    pub id: i64,
+    pub rule_id: String,
+    /// The node it applies to; none: every node.
+    pub node_id: Option<i64>,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: String,
 }
 
 /// A scan request and where it is in its life: `queued` -> `running` ->

@@ -4,15 +4,20 @@ use std::str::FromStr;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use rampart_model::Severity;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiQuery, Caller, IdPath};
+use super::extract::{ApiJson, ApiQuery, Caller, IdPath, Standard};
 use super::{AppState, paging};
-use crate::model::{Finding, Node, NodeDetail, Page};
-use crate::store::inventory::{FINDING_KINDS, NODE_KINDS, severity_rank};
+use crate::clock;
+use crate::model::{Finding, Node, NodeDetail, Page, Suppression};
+use crate::store::inventory::{
+    FINDING_KINDS, NODE_KINDS, NOT_SUPPRESSED, SUPPRESSED, severity_rank,
+};
 use crate::store::{Filter, Sort};
 
 /// List filters, sort and paging.
@@ -132,6 +137,8 @@ pub struct FindingListQuery {
     pub status: Option<String>,
     /// Only this advisory or rule id.
     pub rule_id: Option<String>,
+    /// `false` (default): hide suppressed findings; `true`: only them; `all`.
+    pub suppressed: Option<String>,
     /// `id`, `severity`, `first_seen`, `last_seen` or `rule_id`; prefix `-` for
     /// descending (default `-severity`).
     pub sort: Option<String>,
@@ -209,7 +216,184 @@ pub async fn list_findings(
     if let Some(r) = q.rule_id {
         filter.eq("rule_id", r);
     }
+    match q.suppressed.as_deref().unwrap_or("false") {
+        "false" => {
+            filter.raw(NOT_SUPPRESSED);
+        }
+        "true" => {
+            filter.raw(SUPPRESSED);
+        }
+        "all" => {}
+        _ => return Err(ApiError::bad_request("suppressed is false, true or all")),
+    }
     Ok(Json(
         state.store.list_findings(&filter, &sort, paging).await?,
     ))
+}
+
+/// List filters, sort and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuppressionListQuery {
+    /// Only suppressions of this rule id.
+    pub rule_id: Option<String>,
+    /// Only suppressions of this node.
+    pub node: Option<i64>,
+    /// Only global (true) or per-node (false) suppressions.
+    pub global: Option<bool>,
+    /// `id` or `rule_id`; prefix `-` for descending.
+    pub sort: Option<String>,
+    /// Page size, 1-1000 (default 50).
+    pub limit: Option<i64>,
+    /// Items to skip (default 0).
+    pub offset: Option<i64>,
+}
+
+/// A suppression to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSuppression {
+    /// The advisory or rule id to mask (e.g. `CVE-2024-1234`).
+    pub rule_id: String,
+    /// Only on this node; none: everywhere.
+    pub node_id: Option<i64>,
+    /// Why (required, 1-1000 characters).
+    pub reason: String,
+}
+
+/// Finding suppressions. Role: read-only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/suppressions",
+    tag = "inventory",
+    params(SuppressionListQuery),
+    responses(
+        (status = 200, description = "A page of suppressions", body = Page<Suppression>),
+        (status = 400, description = "Bad filter, sort or paging", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    )
+)]
+pub async fn list_suppressions(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiQuery(q): ApiQuery<SuppressionListQuery>,
+) -> Result<Json<Page<Suppression>>, ApiError> {
+    let paging = paging(q.limit, q.offset)?;
+    let sort = Sort::parse(
+        q.sort.as_deref(),
+        &[("id", "id"), ("rule_id", "rule_id")],
+        ("id", false),
+        "id",
+    )
+    .map_err(ApiError::bad_request)?;
+    let mut filter = Filter::new();
+    if let Some(r) = q.rule_id {
+        filter.eq("rule_id", r);
+    }
+    if let Some(n) = q.node {
+        filter.eq("node_id", n);
+    }
+    if let Some(g) = q.global {
+        filter.null("node_id", g);
+    }
+    Ok(Json(
+        state
+            .store
+            .list_suppressions(&filter, &sort, paging)
+            .await?,
+    ))
+}
+
+/// Masks findings of a rule, on one node or everywhere, with a reason
+/// (audited). Role: standard.
+#[utoipa::path(
+    post,
+    path = "/api/v1/suppressions",
+    tag = "inventory",
+    request_body = NewSuppression,
+    responses(
+        (status = 201, description = "Added", body = Suppression),
+        (status = 400, description = "Missing rule id or reason, unknown node", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Read-only", body = ErrorBody),
+    )
+)]
+pub async fn create_suppression(
+    State(state): State<AppState>,
+    Standard(caller): Standard,
+    ApiJson(req): ApiJson<NewSuppression>,
+) -> Result<(StatusCode, Json<Suppression>), ApiError> {
+    let rule_id = req.rule_id.trim();
+    if rule_id.is_empty() || rule_id.len() > 256 {
+        return Err(ApiError::bad_request("rule_id has 1-256 characters"));
+    }
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(ApiError::bad_request(
+            "a reason of 1-1000 characters is required",
+        ));
+    }
+    if let Some(n) = req.node_id
+        && state.store.node(n).await?.is_none()
+    {
+        return Err(ApiError::bad_request(format!("there is no node {n}")));
+    }
+    let s = state
+        .store
+        .create_suppression(
+            rule_id,
+            req.node_id,
+            reason,
+            (Some(caller.user_id), &caller.username),
+            clock::now(),
+        )
+        .await?;
+    state
+        .audit(
+            Some(&caller),
+            "suppression.create",
+            Some(format!("suppression:{}", s.id)),
+            "success",
+            Some(json!({ "rule_id": s.rule_id, "node_id": s.node_id, "reason": s.reason })),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(s)))
+}
+
+/// Removes a suppression: its findings show again (audited). Role: standard.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/suppressions/{id}",
+    tag = "inventory",
+    params(("id" = i64, Path, description = "Suppression id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Read-only", body = ErrorBody),
+        (status = 404, description = "No such suppression", body = ErrorBody),
+    )
+)]
+pub async fn delete_suppression(
+    State(state): State<AppState>,
+    Standard(caller): Standard,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    let s = state
+        .store
+        .suppression(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("suppression"))?;
+    if !state.store.delete_suppression(id).await? {
+        return Err(ApiError::not_found("suppression"));
+    }
+    state
+        .audit(
+            Some(&caller),
+            "suppression.delete",
+            Some(format!("suppression:{id}")),
+            "success",
+            Some(json!({ "rule_id": s.rule_id, "node_id": s.node_id })),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -148,6 +148,11 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(inventory::list_nodes))
         .routes(routes!(inventory::get_node))
         .routes(routes!(inventory::list_findings))
+        .routes(routes!(
+            inventory::list_suppressions,
+            inventory::create_suppression
+        ))
+        .routes(routes!(inventory::delete_suppression))
         .routes(routes!(scans::list_scans, scans::create_scan))
         .routes(routes!(scans::get_scan))
         .routes(routes!(scans::cancel_scan))

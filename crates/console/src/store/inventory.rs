@@ -7,7 +7,7 @@ use rampart_model::Severity;
 use super::{Filter, Paging, Row, Sort, Store};
 use crate::clock::rfc3339;
 use crate::error::StoreError;
-use crate::model::{Finding, FindingsSummary, Node, Page};
+use crate::model::{Finding, FindingsSummary, Node, Page, Suppression};
 
 /// The node types.
 pub const NODE_KINDS: &[&str] = &[
@@ -68,6 +68,18 @@ fn node_from(row: &Row) -> Result<Node, StoreError> {
     })
 }
 
+macro_rules! suppressed_sql {
+    () => {
+        "EXISTS (SELECT 1 FROM suppressions s WHERE s.rule_id = findings.rule_id \
+         AND (s.node_id IS NULL OR s.node_id = findings.node_id))"
+    };
+}
+
+/// Whether a suppression masks the finding of the current row.
+pub const SUPPRESSED: &str = suppressed_sql!();
+/// The opposite.
+pub const NOT_SUPPRESSED: &str = concat!("NOT ", suppressed_sql!());
+
 const FINDING_COLS: &str = "id, node_id, kind, rule_id, fingerprint, severity, title, evidence, \
     status, first_seen, last_seen, first_scan_id, last_scan_id";
 
@@ -86,6 +98,20 @@ fn finding_from(row: &Row) -> Result<Finding, StoreError> {
         last_seen: rfc3339(row.int(10)?),
         first_scan_id: row.opt_int(11)?,
         last_scan_id: row.opt_int(12)?,
+        suppressed: row.flag(13)?,
+    })
+}
+
+const SUPPRESSION_COLS: &str = "id, rule_id, node_id, reason, created_by_name, created_at";
+
+fn suppression_from(row: &Row) -> Result<Suppression, StoreError> {
+    Ok(Suppression {
+        id: row.int(0)?,
+        rule_id: row.text(1)?,
+        node_id: row.opt_int(2)?,
+        reason: row.text(3)?,
+        created_by: row.text(4)?,
+        created_at: rfc3339(row.int(5)?),
     })
 }
 
@@ -145,14 +171,11 @@ impl Store {
 
     /// Open findings of a node by kind and severity.
     pub async fn findings_summary(&self, node_id: i64) -> Result<FindingsSummary, StoreError> {
-        let rows = self
-            .db
-            .query(
-                "SELECT kind, severity, COUNT(*) FROM findings WHERE node_id = ? \
-                 AND status = 'open' GROUP BY kind, severity",
-                vec![node_id.into()],
-            )
-            .await?;
+        let sql = format!(
+            "SELECT kind, severity, COUNT(*) FROM findings WHERE node_id = ? \
+             AND status = 'open' AND NOT {SUPPRESSED} GROUP BY kind, severity"
+        );
+        let rows = self.db.query(&sql, vec![node_id.into()]).await?;
         let mut summary = FindingsSummary::default();
         for r in &rows {
             let n = r.int(2)?;
@@ -164,7 +187,78 @@ impl Store {
                 .entry(r.text(1)?)
                 .or_default() += n;
         }
+        let sql = format!(
+            "SELECT COUNT(*) FROM findings WHERE node_id = ? AND status = 'open' AND {SUPPRESSED}"
+        );
+        let rows = self.db.query(&sql, vec![node_id.into()]).await?;
+        summary.suppressed = rows.first().map_or(Ok(0), |r| r.int(0))?;
         Ok(summary)
+    }
+
+    /// Adds a suppression.
+    pub async fn create_suppression(
+        &self,
+        rule_id: &str,
+        node_id: Option<i64>,
+        reason: &str,
+        by: (Option<i64>, &str),
+        now: i64,
+    ) -> Result<Suppression, StoreError> {
+        let sql = format!(
+            "INSERT INTO suppressions (rule_id, node_id, reason, created_by, created_by_name, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {SUPPRESSION_COLS}"
+        );
+        let rows = self
+            .db
+            .query(
+                &sql,
+                vec![
+                    rule_id.into(),
+                    node_id.into(),
+                    reason.into(),
+                    by.0.into(),
+                    by.1.into(),
+                    now.into(),
+                ],
+            )
+            .await?;
+        rows.first()
+            .ok_or_else(|| StoreError::Decode("insert returned no suppression".into()))
+            .and_then(suppression_from)
+    }
+
+    /// A suppression by id.
+    pub async fn suppression(&self, id: i64) -> Result<Option<Suppression>, StoreError> {
+        let sql = format!("SELECT {SUPPRESSION_COLS} FROM suppressions WHERE id = ?");
+        let rows = self.db.query(&sql, vec![id.into()]).await?;
+        rows.first().map(suppression_from).transpose()
+    }
+
+    /// Deletes a suppression; `true` if it existed.
+    pub async fn delete_suppression(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .execute("DELETE FROM suppressions WHERE id = ?", vec![id.into()])
+            .await?
+            == 1)
+    }
+
+    /// A page of suppressions.
+    pub async fn list_suppressions(
+        &self,
+        filter: &Filter,
+        sort: &Sort,
+        paging: Paging,
+    ) -> Result<Page<Suppression>, StoreError> {
+        self.page(
+            SUPPRESSION_COLS,
+            "suppressions",
+            filter,
+            sort,
+            paging,
+            suppression_from,
+        )
+        .await
     }
 
     /// Records what scan `scan_id` found on a node for the `kinds` it
@@ -255,7 +349,8 @@ impl Store {
         sort: &Sort,
         paging: Paging,
     ) -> Result<Page<Finding>, StoreError> {
-        self.page(FINDING_COLS, "findings", filter, sort, paging, finding_from)
+        let select = format!("{FINDING_COLS}, CASE WHEN {SUPPRESSED} THEN 1 ELSE 0 END");
+        self.page(&select, "findings", filter, sort, paging, finding_from)
             .await
     }
 }

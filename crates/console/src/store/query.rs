@@ -61,6 +61,12 @@ impl Filter {
         self
     }
 
+    /// A fixed condition written in the code (no user input in it).
+    pub fn raw(&mut self, clause: &'static str) -> &mut Self {
+        self.clauses.push(clause.to_string());
+        self
+    }
+
     /// ` WHERE ...`, or nothing.
     pub fn where_sql(&self) -> String {
         if self.clauses.is_empty() {

@@ -40,4 +40,5 @@ both_backends!(
     scans_never_stay_in_progress,
     reaper_runs_in_the_background,
     ended_sessions_are_purged,
+    suppressions_mask_findings,
 );

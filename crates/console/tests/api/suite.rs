@@ -82,6 +82,8 @@ pub fn openapi_document(db: Db) {
         ("/api/v1/scans", &["get", "post"]),
         ("/api/v1/scans/{id}", &["get"]),
         ("/api/v1/scans/{id}/cancel", &["post"]),
+        ("/api/v1/suppressions", &["get", "post"]),
+        ("/api/v1/suppressions/{id}", &["delete"]),
     ] {
         for m in methods {
             let op = &paths[path][*m];
@@ -1177,4 +1179,143 @@ pub fn ended_sessions_are_purged(db: Db) {
         .map(|t| t["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["session", "api"], "{:#}", list.json);
+}
+
+pub fn suppressions_mask_findings(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    c.create_user(&admin, "worker", "standard");
+    c.create_user(&admin, "reader", "read-only");
+    let worker = c.login("worker", "worker-password-123");
+    let reader = c.login("reader", "reader-password-123");
+    let store = c.console().store().clone();
+    let now = rampart_console::clock::now();
+    let (a, b) = c.rt.block_on(async {
+        let mut ids = Vec::new();
+        for key in ["a", "b"] {
+            let id = store
+                .upsert_node(
+                    &NodeReport {
+                        kind: "host".into(),
+                        key: key.into(),
+                        name: key.into(),
+                        parent_id: None,
+                        attributes: None,
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            let found = vec![
+                finding("vulnerability", "CVE-1", Severity::High),
+                finding("vulnerability", "CVE-2", Severity::Low),
+            ];
+            store
+                .record_findings(id, None, &["vulnerability"], &found, now)
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        (ids[0], ids[1])
+    });
+    assert_eq!(c.get("/api/v1/findings", &reader).json["total"], 4);
+    // Read-only users may not suppress.
+    c.call(
+        "POST",
+        "/api/v1/suppressions",
+        Some(&reader),
+        Some(json!({"rule_id": "CVE-1", "reason": "x"})),
+    )
+    .assert_error(403, "forbidden");
+    // CVE-2 everywhere, CVE-1 only on node a.
+    let global = c.call(
+        "POST",
+        "/api/v1/suppressions",
+        Some(&worker),
+        Some(json!({"rule_id": "CVE-2", "reason": "not reachable: the feature is compiled out"})),
+    );
+    assert_eq!(global.status, 201, "{:#}", global.json);
+    assert!(global.json["node_id"].is_null());
+    let local = c.call(
+        "POST",
+        "/api/v1/suppressions",
+        Some(&worker),
+        Some(json!({"rule_id": "CVE-1", "node_id": a, "reason": "mitigated by the WAF"})),
+    );
+    assert_eq!(local.status, 201);
+    for bad in [
+        json!({"rule_id": "CVE-1", "reason": ""}),
+        json!({"rule_id": "", "reason": "r"}),
+        json!({"rule_id": "CVE-1", "node_id": 99999, "reason": "r"}),
+    ] {
+        c.call("POST", "/api/v1/suppressions", Some(&worker), Some(bad))
+            .assert_error(400, "bad_request");
+    }
+    let visible = c.get("/api/v1/findings", &reader);
+    assert_eq!(visible.json["total"], 1, "{:#}", visible.json);
+    assert_eq!(visible.json["items"][0]["node_id"], b);
+    assert_eq!(visible.json["items"][0]["rule_id"], "CVE-1");
+    assert_eq!(visible.json["items"][0]["suppressed"], false);
+    let masked = c.get("/api/v1/findings?suppressed=true", &reader);
+    assert_eq!(masked.json["total"], 3);
+    assert!(
+        masked.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["suppressed"] == true)
+    );
+    assert_eq!(
+        c.get("/api/v1/findings?suppressed=all", &reader).json["total"],
+        4
+    );
+    c.get("/api/v1/findings?suppressed=maybe", &reader)
+        .assert_error(400, "bad_request");
+    let summary = c.get(&format!("/api/v1/nodes/{a}"), &reader).json["findings"].clone();
+    assert_eq!(summary["total"], 0, "{summary:#}");
+    assert_eq!(summary["suppressed"], 2);
+    let list = c.get("/api/v1/suppressions?global=false", &reader);
+    assert_eq!(list.json["total"], 1);
+    assert_eq!(list.json["items"][0]["reason"], "mitigated by the WAF");
+    assert_eq!(list.json["items"][0]["created_by"], "worker");
+    // Removing one shows its findings again; both actions are audited.
+    let id = global.json["id"].as_i64().unwrap();
+    assert_eq!(
+        c.call(
+            "DELETE",
+            &format!("/api/v1/suppressions/{id}"),
+            Some(&worker),
+            None
+        )
+        .status,
+        204
+    );
+    c.call(
+        "DELETE",
+        &format!("/api/v1/suppressions/{id}"),
+        Some(&worker),
+        None,
+    )
+    .assert_error(404, "not_found");
+    assert_eq!(c.get("/api/v1/findings", &reader).json["total"], 3);
+    let audit = c.get("/api/v1/audit?actor=worker&sort=id", &admin);
+    let actions: Vec<&str> = audit.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "auth.login",
+            "suppression.create",
+            "suppression.create",
+            "suppression.delete"
+        ]
+    );
+    assert_eq!(
+        audit.json["items"][2]["detail"]["reason"],
+        "mitigated by the WAF"
+    );
 }
