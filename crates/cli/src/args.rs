@@ -145,6 +145,11 @@ pub struct ConsoleArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// CA certificate (PEM) that signed the PostgreSQL server's certificate.
+    /// Default: the system bundle. TLS is used whenever the server offers it
+    /// (always verified) unless the URL says sslmode=disable.
+    #[arg(long, env = "RAMPART_DATABASE_CA", value_name = "FILE")]
+    pub database_ca: Option<PathBuf>,
     /// Certificate chain (PEM) to serve instead of the generated self-signed one.
     #[arg(
         long,

@@ -30,6 +30,7 @@ pub struct ConsoleFileConfig {
     pub listen: Option<std::net::SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub database_ca: Option<PathBuf>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub admin_username: String,
@@ -49,6 +50,7 @@ impl Default for ConsoleFileConfig {
             listen: None,
             data_dir: None,
             database_url: None,
+            database_ca: None,
             tls_cert: None,
             tls_key: None,
             admin_username: d.admin_username,
@@ -115,6 +117,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "RAMPART_CONSOLE_TLS_CERT",
     "RAMPART_CONSOLE_TLS_KEY",
     "RAMPART_DATABASE_URL",
+    "RAMPART_DATABASE_CA",
     "RAMPART_ADMIN_PASSWORD",
 ];
 
@@ -233,6 +236,10 @@ download_timeout_secs = 3600
 # data_dir = "/var/lib/rampart/console"
 # PostgreSQL instead of SQLite (RAMPART_DATABASE_URL, --database-url).
 # database_url = "postgres://rampart:password@db.example/rampart"
+# TLS to PostgreSQL is used whenever the server offers it, its certificate
+# verified against this CA file (RAMPART_DATABASE_CA, --database-ca; default
+# the system bundle); add ?sslmode=disable to the URL for plain TCP.
+# database_ca = "/etc/rampart/db-ca.pem"
 # A certificate and key (PEM) instead of the generated self-signed pair.
 # tls_cert = "/etc/rampart/cert.pem"
 # tls_key = "/etc/rampart/key.pem"

@@ -38,6 +38,7 @@ pub fn config(file: &ConsoleFileConfig, a: &ConsoleArgs) -> Result<ConsoleConfig
         .clone()
         .or_else(|| file.database_url.clone())
         .filter(|u| !u.is_empty());
+    cfg.database_ca = a.database_ca.clone().or_else(|| file.database_ca.clone());
     match (&a.tls_cert, &a.tls_key) {
         (Some(c), Some(k)) => {
             cfg.tls_cert = Some(c.clone());

@@ -60,6 +60,9 @@ pub enum StoreError {
     /// `--database-url` is not something this build can open.
     #[error("unsupported database URL (expected postgres:// or postgresql://): {0}")]
     Url(String),
+    /// The TLS set-up for the database connection failed.
+    #[error("database TLS: {0}")]
+    Tls(String),
     /// A column held a value of an unexpected type.
     #[error("unexpected value in column {0}")]
     Decode(String),

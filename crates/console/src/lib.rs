@@ -32,6 +32,9 @@ pub struct ConsoleConfig {
     pub data_dir: PathBuf,
     /// `postgres://...` to use PostgreSQL instead of SQLite.
     pub database_url: Option<String>,
+    /// The CA (PEM) that signed the PostgreSQL server's certificate; default:
+    /// the system bundle. `sslmode=disable` in the URL turns TLS off.
+    pub database_ca: Option<PathBuf>,
     /// A certificate chain (PEM) to serve instead of the generated one.
     pub tls_cert: Option<PathBuf>,
     /// Its private key (PEM).
@@ -66,6 +69,7 @@ impl std::fmt::Debug for ConsoleConfig {
                 "database_url",
                 &self.database_url.as_deref().map(store::redact_url),
             )
+            .field("database_ca", &self.database_ca)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field("admin_username", &self.admin_username)
@@ -94,6 +98,7 @@ impl ConsoleConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             data_dir,
             database_url: None,
+            database_ca: None,
             tls_cert: None,
             tls_key: None,
             admin_username: "admin".into(),

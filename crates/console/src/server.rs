@@ -164,7 +164,12 @@ async fn bootstrap_admin(store: &Store, cfg: &ConsoleConfig) -> Result<InitialAd
 pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
     cfg.validate()?;
     ensure_data_dir(&cfg)?;
-    let store = Store::open(&cfg.data_dir, cfg.database_url.as_deref()).await?;
+    let store = Store::open(
+        &cfg.data_dir,
+        cfg.database_url.as_deref(),
+        cfg.database_ca.as_deref(),
+    )
+    .await?;
     let initial_admin = bootstrap_admin(&store, &cfg).await?;
     let (tls_config, tls_info) = tls::load_or_generate(
         &cfg.data_dir,

@@ -213,11 +213,16 @@ impl Store {
         Store { db }
     }
 
-    /// Opens PostgreSQL when `database_url` is given, else the SQLite file
-    /// in `data_dir`, and applies pending migrations.
-    pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Self, StoreError> {
+    /// Opens PostgreSQL when `database_url` is given (trusting `database_ca`
+    /// for its certificate), else the SQLite file in `data_dir`, and applies
+    /// pending migrations.
+    pub async fn open(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        database_ca: Option<&Path>,
+    ) -> Result<Self, StoreError> {
         let db: Arc<dyn Backend> = match database_url {
-            Some(url) => Arc::new(PostgresBackend::connect(url).await?),
+            Some(url) => Arc::new(PostgresBackend::connect(url, database_ca).await?),
             None => Arc::new(SqliteBackend::open(&data_dir.join(SQLITE_FILE))?),
         };
         let store = Store::new(db);
@@ -249,6 +254,27 @@ impl Store {
             )
             .await?;
         rows.first().map_or(Ok(0), |r| r.int(0))
+    }
+
+    /// Whether the database connection is encrypted: `None` for SQLite
+    /// (no connection), else what PostgreSQL reports for this session.
+    pub async fn connection_encrypted(&self) -> Result<Option<bool>, StoreError> {
+        if self.kind() == BackendKind::Sqlite {
+            return Ok(None);
+        }
+        let rows = self
+            .db
+            .query(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                vec![],
+            )
+            .await?;
+        Ok(Some(
+            rows.first()
+                .map(|r| r.flag(0))
+                .transpose()?
+                .unwrap_or(false),
+        ))
     }
 
     /// A cheap round trip, for health checks.

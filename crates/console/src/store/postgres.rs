@@ -1,13 +1,18 @@
 //! The scale-out backend: PostgreSQL through `tokio-postgres`. One
 //! pipelined connection, re-established when it drops.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use tokio::sync::Mutex;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::backend::{Backend, BackendKind};
 use super::migrations::{MIGRATIONS_TABLE, Migration, latest};
@@ -20,7 +25,71 @@ const MIGRATION_LOCK: i64 = 0x5241_4d50_4d49_4752; // "RAMPMIGR"
 /// A PostgreSQL database given by URL.
 pub struct PostgresBackend {
     url: String,
+    tls: Tls,
     client: Mutex<Arc<Client>>,
+}
+
+/// How to talk to the server: `sslmode=disable` in the URL means plain TCP;
+/// otherwise (`prefer`, the default, or `require`) TLS whenever the server
+/// offers it, always verifying its certificate against the configured CA
+/// file or the system's bundle.
+#[derive(Clone)]
+enum Tls {
+    Off,
+    Rustls(MakeRustlsConnect),
+}
+
+/// Where distributions keep the system CA bundle.
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
+
+fn tls_for(url: &str, ca: Option<&Path>) -> Result<Tls, StoreError> {
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Url(format!("{}: {e}", redact_url(url))))?;
+    if config.get_ssl_mode() == SslMode::Disable {
+        return Ok(Tls::Off);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    let files: Vec<&Path> = match ca {
+        Some(p) => vec![p],
+        None => SYSTEM_BUNDLES
+            .iter()
+            .map(Path::new)
+            .filter(|p| p.is_file())
+            .take(1)
+            .collect(),
+    };
+    for file in files {
+        let pem = std::fs::read(file).map_err(|source| StoreError::Io {
+            path: file.to_path_buf(),
+            source,
+        })?;
+        let mut n = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| StoreError::Tls(format!("{}: {e}", file.display())))?;
+            // A bundle may hold certificates rustls cannot use; skip those.
+            if roots.add(cert).is_ok() {
+                n += 1;
+            }
+        }
+        if n == 0 && ca.is_some() {
+            return Err(StoreError::Tls(format!(
+                "{}: no usable CA certificate",
+                file.display()
+            )));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Tls::Rustls(MakeRustlsConnect::new(client)))
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -30,13 +99,27 @@ impl std::fmt::Debug for PostgresBackend {
     }
 }
 
-async fn connect(url: &str) -> Result<Client, StoreError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!("PostgreSQL connection closed: {e}");
+async fn connect(url: &str, tls: &Tls) -> Result<Client, StoreError> {
+    let client = match tls {
+        Tls::Off => {
+            let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!("PostgreSQL connection closed: {e}");
+                }
+            });
+            client
         }
-    });
+        Tls::Rustls(make) => {
+            let (client, connection) = tokio_postgres::connect(url, make.clone()).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!("PostgreSQL connection closed: {e}");
+                }
+            });
+            client
+        }
+    };
     Ok(client)
 }
 
@@ -101,22 +184,31 @@ fn read_row(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
 }
 
 impl PostgresBackend {
-    /// Connects to `url` (`postgres://user:password@host:port/db`).
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Connects to `url` (`postgres://user:password@host:port/db`), over TLS
+    /// unless the URL says `sslmode=disable`; `ca` is the PEM file of the
+    /// CA that signed the server's certificate (default: the system bundle).
+    pub async fn connect(url: &str, ca: Option<&Path>) -> Result<Self, StoreError> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(StoreError::Url(redact_url(url)));
         }
-        let client = connect(url).await?;
+        let tls = tls_for(url, ca)?;
+        let client = connect(url, &tls).await?;
         Ok(PostgresBackend {
             url: url.to_string(),
+            tls,
             client: Mutex::new(Arc::new(client)),
         })
+    }
+
+    /// Whether connections use TLS when the server offers it.
+    pub fn tls_enabled(&self) -> bool {
+        matches!(self.tls, Tls::Rustls(_))
     }
 
     async fn client(&self) -> Result<Arc<Client>, StoreError> {
         let mut guard = self.client.lock().await;
         if guard.is_closed() {
-            *guard = Arc::new(connect(&self.url).await?);
+            *guard = Arc::new(connect(&self.url, &self.tls).await?);
         }
         Ok(Arc::clone(&guard))
     }
@@ -166,7 +258,7 @@ impl Backend for PostgresBackend {
     async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {
         // A dedicated connection: the advisory lock and the transactions
         // must not interleave with other queries.
-        let mut client = connect(&self.url).await?;
+        let mut client = connect(&self.url, &self.tls).await?;
         client
             .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
             .await?;

@@ -83,6 +83,9 @@ impl TestConsole {
         };
         let mut cfg = config(dir.path());
         cfg.database_url.clone_from(&database_url);
+        if db == Db::Postgres {
+            cfg.database_ca = pg::ca_file();
+        }
         tweak(&mut cfg);
         Some(Self::start_with(cfg, dir, database_url))
     }

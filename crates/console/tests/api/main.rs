@@ -41,4 +41,5 @@ both_backends!(
     reaper_runs_in_the_background,
     ended_sessions_are_purged,
     suppressions_mask_findings,
+    database_connection_is_encrypted,
 );

@@ -12,6 +12,18 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub struct Cluster {
     port: u16,
     bin: PathBuf,
+    /// The server's self-signed certificate, which clients trust as CA.
+    ca: PathBuf,
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, as PEM.
+fn server_certificate() -> Result<(String, String), String> {
+    let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+    let params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .map_err(|e| e.to_string())?;
+    let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
+    Ok((cert.pem(), key.serialize_pem()))
 }
 
 /// The PostgreSQL binaries: `$PG_BIN`, `pg_config --bindir`, the newest
@@ -85,6 +97,14 @@ fn start() -> Result<Cluster, String> {
         .tempdir()
         .map_err(|e| e.to_string())?
         .keep();
+    // TLS on: the tests' consoles connect with the certificate as their CA.
+    let (cert_pem, key_pem) = server_certificate()?;
+    let ca = dir.join("server.crt");
+    let key = dir.join("server.key");
+    std::fs::write(&ca, cert_pem).map_err(|e| e.to_string())?;
+    std::fs::write(&key, key_pem).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(|e| e.to_string())?;
     if is_root() {
         let ok = Command::new("chown")
             .args(["-R", "postgres:"])
@@ -121,8 +141,11 @@ fn start() -> Result<Cluster, String> {
     }
     let port = free_port().ok_or("no free port")?;
     let opts = format!(
-        "-h 127.0.0.1 -p {port} -k {} -F -c max_connections=200",
-        dir.display()
+        "-h 127.0.0.1 -p {port} -k {} -F -c max_connections=200 -c ssl=on \
+         -c ssl_cert_file={} -c ssl_key_file={}",
+        dir.display(),
+        ca.display(),
+        key.display()
     );
     let log = dir.join("server.log").to_string_lossy().to_string();
     let status = as_pg_user(
@@ -163,11 +186,16 @@ fn start() -> Result<Cluster, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("watchdog: {e}"))?;
-    Ok(Cluster { port, bin })
+    Ok(Cluster { port, bin, ca })
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+/// The CA file that makes the cluster's certificate trusted.
+pub fn ca_file() -> Option<PathBuf> {
+    CLUSTER.get()?.as_ref().ok().map(|c| c.ca.clone())
+}
 
 /// A URL to a new, empty database, or why there is none.
 pub fn fresh_database() -> Result<String, String> {

@@ -698,6 +698,7 @@ pub fn restart_keeps_state_and_certificate(db: Db) {
     let (dir, url) = c.stop();
     let mut cfg = crate::harness::config(dir.path());
     cfg.database_url = url.clone();
+    cfg.database_ca = url.as_ref().and_then(|_| crate::pg::ca_file());
     // A different admin password now has no effect: the admin exists.
     cfg.admin_password = Some("ignored-because-admin-exists".into());
     let c = TestConsole::start_with(cfg, dir, url);
@@ -1318,4 +1319,61 @@ pub fn suppressions_mask_findings(db: Db) {
         audit.json["items"][2]["detail"]["reason"],
         "mitigated by the WAF"
     );
+}
+
+pub fn database_connection_is_encrypted(db: Db) {
+    let c = start!(db);
+    let store = c.console().store().clone();
+    let encrypted = c.rt.block_on(store.connection_encrypted()).unwrap();
+    if db == Db::Sqlite {
+        assert_eq!(encrypted, None);
+        return;
+    }
+    assert_eq!(encrypted, Some(true), "TLS to PostgreSQL by default");
+    let url = c.database_url.clone().unwrap();
+    // sslmode=disable: plain TCP, on request only.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = crate::harness::config(dir.path());
+    cfg.database_url = Some(format!("{url}?sslmode=disable"));
+    let plain = TestConsole::start_with(cfg, dir, None);
+    let store = plain.console().store().clone();
+    assert_eq!(
+        plain.rt.block_on(store.connection_encrypted()).unwrap(),
+        Some(false)
+    );
+    // A CA that did not sign the server's certificate: refused, not downgraded.
+    let dir = tempfile::tempdir().unwrap();
+    let wrong_ca = dir.path().join("other-ca.pem");
+    std::fs::write(&wrong_ca, &c.console().tls().cert_pem).unwrap();
+    let mut cfg = crate::harness::config(dir.path());
+    cfg.database_url = Some(url.clone());
+    cfg.database_ca = Some(wrong_ca);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt.block_on(rampart_console::start(cfg)).unwrap_err();
+    let chain = anyhow_chain(&err);
+    assert!(chain.to_lowercase().contains("certificate"), "{chain}");
+    // A CA file that holds no certificate is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let mut cfg = crate::harness::config(dir.path());
+    cfg.database_url = Some(url);
+    cfg.database_ca = Some(empty);
+    let err = rt.block_on(rampart_console::start(cfg)).unwrap_err();
+    assert!(
+        anyhow_chain(&err).contains("no usable CA certificate"),
+        "{}",
+        anyhow_chain(&err)
+    );
+}
+
+fn anyhow_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
 }
