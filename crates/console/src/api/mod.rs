@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(scans::list_scans, scans::create_scan))
         .routes(routes!(scans::get_scan))
         .routes(routes!(scans::cancel_scan))
+        .routes(routes!(scans::diff_scan))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     if let Ok(json) = doc.to_pretty_json() {

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,7 +11,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, IdPath, Standard};
 use super::{AppState, paging};
 use crate::clock;
-use crate::model::{Page, Scan};
+use crate::model::{Finding, Page, Scan};
 use crate::store::scans::{NewScan, SCAN_STATES};
 use crate::store::{Filter, Sort};
 
@@ -240,4 +240,86 @@ pub async fn cancel_scan(
         )
         .await;
     Ok(Json(scan))
+}
+
+/// The comparison's options.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DiffQuery {
+    /// The scan to compare with; default: the latest earlier succeeded scan
+    /// of the same targets.
+    pub against: Option<i64>,
+    /// At most this many added and this many removed findings (1-1000,
+    /// default 100); the totals count them all.
+    pub limit: Option<i64>,
+}
+
+/// What changed from `against` to `scan`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScanDiffResponse {
+    pub scan: i64,
+    pub against: i64,
+    /// Reported by `scan`, not by `against`; worst first.
+    pub added: Vec<Finding>,
+    pub added_total: i64,
+    /// Reported by `against`, no longer by `scan`.
+    pub removed: Vec<Finding>,
+    pub removed_total: i64,
+    pub unchanged_total: i64,
+}
+
+/// Findings a scan reported that another did not, and the reverse. Role: read-only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/scans/{id}/diff",
+    tag = "scans",
+    params(("id" = i64, Path, description = "Scan id"), DiffQuery),
+    responses(
+        (status = 200, description = "The differences", body = ScanDiffResponse),
+        (status = 400, description = "Bad limit", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such scan, or nothing earlier to compare with", body = ErrorBody),
+    )
+)]
+pub async fn diff_scan(
+    State(state): State<AppState>,
+    _caller: Caller,
+    IdPath(id): IdPath,
+    ApiQuery(q): ApiQuery<DiffQuery>,
+) -> Result<Json<ScanDiffResponse>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    if state.store.scan(id).await?.is_none() {
+        return Err(ApiError::not_found("scan"));
+    }
+    let against = match q.against {
+        Some(a) => {
+            state
+                .store
+                .scan(a)
+                .await?
+                .ok_or_else(|| ApiError::not_found("scan to compare with"))?
+                .id
+        }
+        None => {
+            state
+                .store
+                .previous_scan(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("earlier succeeded scan of the same targets"))?
+                .id
+        }
+    };
+    let d = state.store.diff_scans(against, id, limit).await?;
+    Ok(Json(ScanDiffResponse {
+        scan: id,
+        against,
+        added: d.added,
+        added_total: d.added_total,
+        removed: d.removed,
+        removed_total: d.removed_total,
+        unchanged_total: d.unchanged_total,
+    }))
 }

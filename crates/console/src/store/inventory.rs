@@ -115,6 +115,16 @@ fn suppression_from(row: &Row) -> Result<Suppression, StoreError> {
     })
 }
 
+/// What changed between two scans.
+#[derive(Debug, Clone, Default)]
+pub struct ScanDiff {
+    pub added: Vec<Finding>,
+    pub added_total: i64,
+    pub removed: Vec<Finding>,
+    pub removed_total: i64,
+    pub unchanged_total: i64,
+}
+
 /// The rank stored next to a severity, so that lists sort by it.
 pub fn severity_rank(s: Severity) -> i64 {
     Severity::ALL
@@ -296,8 +306,9 @@ impl Store {
                 added += 1;
             }
             reported.insert(key);
-            self.db
-                .execute(
+            let rows = self
+                .db
+                .query(
                     "INSERT INTO findings (node_id, kind, rule_id, fingerprint, severity, \
                      severity_rank, title, evidence, status, first_seen, last_seen, \
                      first_scan_id, last_scan_id) \
@@ -305,7 +316,8 @@ impl Store {
                      ON CONFLICT (node_id, kind, fingerprint) DO UPDATE SET \
                      severity = excluded.severity, severity_rank = excluded.severity_rank, \
                      title = excluded.title, evidence = excluded.evidence, status = 'open', \
-                     last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id",
+                     last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id \
+                     RETURNING id",
                     vec![
                         node_id.into(),
                         f.kind.clone().into(),
@@ -322,6 +334,19 @@ impl Store {
                     ],
                 )
                 .await?;
+            if let Some(scan) = scan_id {
+                let id = rows
+                    .first()
+                    .ok_or_else(|| StoreError::Decode("upsert returned no id".into()))?
+                    .int(0)?;
+                self.db
+                    .execute(
+                        "INSERT INTO scan_findings (scan_id, finding_id) VALUES (?, ?) \
+                         ON CONFLICT (scan_id, finding_id) DO NOTHING",
+                        vec![scan.into(), id.into()],
+                    )
+                    .await?;
+            }
         }
         let mut fixed = 0;
         for (kind, fingerprint) in open_before.difference(&reported) {
@@ -340,6 +365,62 @@ impl Store {
                 .await?;
         }
         Ok((added, fixed))
+    }
+
+    /// Findings scan `b` reported that scan `a` did not (`added`), and
+    /// those `a` reported that `b` did not (`removed`), at most `limit` of
+    /// each, worst first, with their totals and the count of common ones.
+    pub async fn diff_scans(&self, a: i64, b: i64, limit: i64) -> Result<ScanDiff, StoreError> {
+        let only = |x: i64, y: i64| -> (String, Vec<super::Value>) {
+            (
+                "FROM findings WHERE id IN (SELECT finding_id FROM scan_findings WHERE scan_id = ?) \
+                 AND id NOT IN (SELECT finding_id FROM scan_findings WHERE scan_id = ?)"
+                    .to_string(),
+                vec![x.into(), y.into()],
+            )
+        };
+        let mut out = ScanDiff::default();
+        for (x, y, added) in [(b, a, true), (a, b, false)] {
+            let (from, params) = only(x, y);
+            let count = self
+                .db
+                .query(&format!("SELECT COUNT(*) {from}"), params.clone())
+                .await?
+                .first()
+                .map_or(Ok(0), |r| r.int(0))?;
+            let mut p = params;
+            p.push(limit.into());
+            let rows = self
+                .db
+                .query(
+                    &format!(
+                        "SELECT {FINDING_COLS}, CASE WHEN {SUPPRESSED} THEN 1 ELSE 0 END {from} \
+                         ORDER BY severity_rank DESC, id ASC LIMIT ?"
+                    ),
+                    p,
+                )
+                .await?;
+            let items = rows
+                .iter()
+                .map(finding_from)
+                .collect::<Result<Vec<_>, _>>()?;
+            if added {
+                (out.added, out.added_total) = (items, count);
+            } else {
+                (out.removed, out.removed_total) = (items, count);
+            }
+        }
+        out.unchanged_total = self
+            .db
+            .query(
+                "SELECT COUNT(*) FROM scan_findings x JOIN scan_findings y \
+                 ON x.finding_id = y.finding_id WHERE x.scan_id = ? AND y.scan_id = ?",
+                vec![a.into(), b.into()],
+            )
+            .await?
+            .first()
+            .map_or(Ok(0), |r| r.int(0))?;
+        Ok(out)
     }
 
     /// A page of findings.

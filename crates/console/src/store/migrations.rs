@@ -235,6 +235,26 @@ CREATE TABLE suppressions (
 CREATE INDEX suppressions_rule ON suppressions(rule_id);
 ",
     },
+    Migration {
+        version: 4,
+        name: "which findings each scan reported",
+        sqlite: "
+CREATE TABLE scan_findings (
+    scan_id INTEGER NOT NULL,
+    finding_id INTEGER NOT NULL REFERENCES findings(id) ON DELETE CASCADE,
+    PRIMARY KEY (scan_id, finding_id)
+);
+CREATE INDEX scan_findings_finding ON scan_findings(finding_id);
+",
+        postgres: "
+CREATE TABLE scan_findings (
+    scan_id BIGINT NOT NULL,
+    finding_id BIGINT NOT NULL REFERENCES findings(id) ON DELETE CASCADE,
+    PRIMARY KEY (scan_id, finding_id)
+);
+CREATE INDEX scan_findings_finding ON scan_findings(finding_id);
+",
+    },
 ];
 
 /// The highest version this build knows.

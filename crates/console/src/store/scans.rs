@@ -133,6 +133,17 @@ impl Store {
         rows.first().map(scan_from).transpose()
     }
 
+    /// The latest succeeded scan before `id` of the same targets.
+    pub async fn previous_scan(&self, id: i64) -> Result<Option<Scan>, StoreError> {
+        let sql = format!(
+            "SELECT {SCAN_COLS} FROM scans WHERE id = (SELECT MAX(p.id) FROM scans p \
+             JOIN scans s ON s.targets = p.targets WHERE s.id = ? AND p.id < s.id \
+             AND p.state = 'succeeded')"
+        );
+        let rows = self.db.query(&sql, vec![id.into()]).await?;
+        rows.first().map(scan_from).transpose()
+    }
+
     /// Gives the oldest queued scan to `runner` (queued -> running); `None`
     /// when nothing is queued (or another runner took it first).
     pub async fn claim_scan(&self, runner: &str, now: i64) -> Result<Option<Scan>, StoreError> {

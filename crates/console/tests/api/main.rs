@@ -42,4 +42,5 @@ both_backends!(
     ended_sessions_are_purged,
     suppressions_mask_findings,
     database_connection_is_encrypted,
+    scans_can_be_compared,
 );

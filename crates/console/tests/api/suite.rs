@@ -82,6 +82,7 @@ pub fn openapi_document(db: Db) {
         ("/api/v1/scans", &["get", "post"]),
         ("/api/v1/scans/{id}", &["get"]),
         ("/api/v1/scans/{id}/cancel", &["post"]),
+        ("/api/v1/scans/{id}/diff", &["get"]),
         ("/api/v1/suppressions", &["get", "post"]),
         ("/api/v1/suppressions/{id}", &["delete"]),
     ] {
@@ -1376,4 +1377,106 @@ fn anyhow_chain(e: &dyn std::error::Error) -> String {
         src = x.source();
     }
     s
+}
+
+pub fn scans_can_be_compared(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    let store = c.console().store().clone();
+    let now = rampart_console::clock::now();
+    let new_scan = |targets: &str| -> i64 {
+        c.call(
+            "POST",
+            "/api/v1/scans",
+            Some(&admin),
+            Some(json!({"targets": [targets], "scanners": ["vuln"]})),
+        )
+        .json["id"]
+            .as_i64()
+            .unwrap()
+    };
+    // Three scans of host h (the last one still running) and one of another target.
+    let (s1, s2, s3) = (new_scan("h"), new_scan("h"), new_scan("h"));
+    let other = new_scan("elsewhere");
+    c.rt.block_on(async {
+        let node = store
+            .upsert_node(
+                &NodeReport {
+                    kind: "host".into(),
+                    key: "h".into(),
+                    name: "h".into(),
+                    parent_id: None,
+                    attributes: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let reports = [
+            (s1, vec!["CVE-1", "CVE-2", "CVE-3"]),
+            (s2, vec!["CVE-2", "CVE-3", "CVE-4", "CVE-5"]),
+            (s3, vec!["CVE-5"]),
+        ];
+        for (scan, ids) in reports {
+            let runner = format!("r{scan}");
+            let claimed = store.claim_scan(&runner, now).await.unwrap().unwrap();
+            assert_eq!(claimed.id, scan);
+            let found: Vec<FindingReport> = ids
+                .iter()
+                .map(|id| {
+                    let sev = if *id == "CVE-4" {
+                        Severity::Critical
+                    } else {
+                        Severity::Low
+                    };
+                    finding("vulnerability", id, sev)
+                })
+                .collect();
+            store
+                .record_findings(node, Some(scan), &["vulnerability"], &found, now)
+                .await
+                .unwrap();
+            if scan != s3 {
+                store
+                    .finish_scan(scan, &runner, true, None, now)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+        }
+    });
+    // Default: against the latest earlier succeeded scan of the same targets.
+    let d = c.get(&format!("/api/v1/scans/{s2}/diff"), &admin);
+    assert_eq!(d.status, 200, "{:#}", d.json);
+    assert_eq!(d.json["against"], s1);
+    let rules = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(rules(&d.json["added"]), ["CVE-4", "CVE-5"], "worst first");
+    assert_eq!(rules(&d.json["removed"]), ["CVE-1"]);
+    assert_eq!(d.json["unchanged_total"], 2);
+    // The running scan s3 compares with s2 (the last succeeded one).
+    let d = c.get(&format!("/api/v1/scans/{s3}/diff?limit=1"), &admin);
+    assert_eq!(d.json["against"], s2);
+    assert_eq!(d.json["removed_total"], 3);
+    assert_eq!(d.json["removed"].as_array().unwrap().len(), 1);
+    assert_eq!(d.json["removed"][0]["rule_id"], "CVE-4");
+    assert_eq!(d.json["added_total"], 0);
+    // Explicit comparison, either way round.
+    let d = c.get(&format!("/api/v1/scans/{s1}/diff?against={s3}"), &admin);
+    assert_eq!(rules(&d.json["added"]), ["CVE-1", "CVE-2", "CVE-3"]);
+    assert_eq!(rules(&d.json["removed"]), ["CVE-5"]);
+    // Nothing earlier to compare with.
+    c.get(&format!("/api/v1/scans/{s1}/diff"), &admin)
+        .assert_error(404, "not_found");
+    c.get(&format!("/api/v1/scans/{other}/diff"), &admin)
+        .assert_error(404, "not_found");
+    c.get(&format!("/api/v1/scans/{s2}/diff?against=9999"), &admin)
+        .assert_error(404, "not_found");
+    c.get(&format!("/api/v1/scans/{s2}/diff?limit=0"), &admin)
+        .assert_error(400, "bad_request");
 }
