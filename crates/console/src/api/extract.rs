@@ -193,7 +193,10 @@ impl FromRequestParts<AppState> for Admin {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        caller.require(Role::Admin)?;
+        if let Err(e) = caller.require(Role::Admin) {
+            audit_denied(parts, state, &caller, Role::Admin).await;
+            return Err(e);
+        }
         Ok(Admin(caller))
     }
 }
@@ -211,7 +214,30 @@ impl FromRequestParts<AppState> for Standard {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        caller.require(Role::Standard)?;
+        if let Err(e) = caller.require(Role::Standard) {
+            audit_denied(parts, state, &caller, Role::Standard).await;
+            return Err(e);
+        }
         Ok(Standard(caller))
     }
+}
+
+/// Records a refused request in the audit log.
+async fn audit_denied(parts: &Parts, state: &AppState, caller: &Caller, needed: Role) {
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
+    state
+        .audit(
+            Some(caller),
+            "access.denied",
+            Some(format!("{} {route}", parts.method)),
+            "denied",
+            Some(serde_json::json!({
+                "needs": needed.as_str(),
+                "role": caller.role.as_str(),
+            })),
+        )
+        .await;
 }

@@ -251,6 +251,15 @@ pub fn roles_are_enforced(db: Db) {
     )
     .assert_error(403, "forbidden");
     assert_eq!(c.get("/api/v1/users", &admin).status, 200);
+    // Refusals are audited, with the route and the roles.
+    let denied = c.get("/api/v1/audit?outcome=denied&actor=reader&sort=id", &admin);
+    assert_eq!(denied.json["total"], 4, "{:#}", denied.json);
+    let first = &denied.json["items"][0];
+    assert_eq!(first["action"], "access.denied");
+    assert_eq!(first["target"], "GET /api/v1/users");
+    assert_eq!(first["detail"]["needs"], "admin");
+    assert_eq!(first["detail"]["role"], "read-only");
+    assert_eq!(first["source"], "127.0.0.1");
 }
 
 pub fn lockout_after_failed_logins(db: Db) {
