@@ -207,3 +207,32 @@ impl Scan {
         !matches!(self.state.as_str(), "queued" | "running")
     }
 }
+
+/// A one-time token an agent exchanges for its own credential.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnrollmentToken {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// When an agent used it (it cannot be used again).
+    pub used_at: Option<String>,
+    /// The agent it enrolled.
+    pub agent_id: Option<i64>,
+    pub revoked_at: Option<String>,
+}
+
+/// An enrolled agent (a sensor or scan runner).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Agent {
+    pub id: i64,
+    pub hostname: String,
+    /// The first characters of its credential.
+    pub prefix: String,
+    pub enrollment_token_id: Option<i64>,
+    pub created_at: String,
+    pub last_seen_at: Option<String>,
+    pub revoked_at: Option<String>,
+}

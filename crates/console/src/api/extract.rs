@@ -241,3 +241,42 @@ async fn audit_denied(parts: &Parts, state: &AppState, caller: &Caller, needed: 
         )
         .await;
 }
+
+/// An enrolled agent, authenticated by its credential (`rma_...`). User
+/// sessions and API tokens are not agent credentials, and the other way
+/// round.
+#[derive(Debug, Clone)]
+pub struct AgentCaller {
+    pub agent_id: i64,
+    pub hostname: String,
+    pub source: Option<String>,
+}
+
+impl AgentCaller {
+    /// The runner name scans record.
+    pub fn runner(&self) -> String {
+        format!("agent:{}", self.agent_id)
+    }
+}
+
+impl FromRequestParts<AppState> for AgentCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let secret = presented_secret(parts).ok_or_else(ApiError::unauthenticated)?;
+        let agent = state
+            .store
+            .agent_by_credential(&secret_hash(&secret), clock::now())
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let source = ClientAddr::from_request_parts(parts, state).await?.source();
+        Ok(AgentCaller {
+            agent_id: agent.id,
+            hostname: agent.hostname,
+            source,
+        })
+    }
+}

@@ -1,6 +1,7 @@
 //! The HTTP API: `/healthz`, `/metrics` and everything under `/api/v1`,
 //! with its OpenAPI document generated from the handlers.
 
+mod agents;
 mod audit;
 mod auth;
 pub mod error;
@@ -157,6 +158,17 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(scans::get_scan))
         .routes(routes!(scans::cancel_scan))
         .routes(routes!(scans::diff_scan))
+        .routes(routes!(
+            agents::list_enrollment_tokens,
+            agents::create_enrollment_token
+        ))
+        .routes(routes!(agents::revoke_enrollment_token))
+        .routes(routes!(agents::enroll))
+        .routes(routes!(agents::list_agents))
+        .routes(routes!(agents::revoke_agent))
+        .routes(routes!(agents::claim_scan))
+        .routes(routes!(agents::heartbeat))
+        .routes(routes!(agents::finish))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     if let Ok(json) = doc.to_pretty_json() {

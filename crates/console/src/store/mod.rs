@@ -1,6 +1,7 @@
 //! The console's state, behind one [`Backend`] trait with two
 //! implementations: SQLite (embedded, the default) and PostgreSQL.
 
+pub mod agents;
 mod backend;
 pub mod inventory;
 pub mod migrations;

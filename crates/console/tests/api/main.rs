@@ -43,4 +43,5 @@ both_backends!(
     suppressions_mask_findings,
     database_connection_is_encrypted,
     scans_can_be_compared,
+    agents_enroll_once_and_run_scans,
 );

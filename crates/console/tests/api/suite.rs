@@ -83,6 +83,14 @@ pub fn openapi_document(db: Db) {
         ("/api/v1/scans/{id}", &["get"]),
         ("/api/v1/scans/{id}/cancel", &["post"]),
         ("/api/v1/scans/{id}/diff", &["get"]),
+        ("/api/v1/agents", &["get"]),
+        ("/api/v1/agents/{id}", &["delete"]),
+        ("/api/v1/agents/enroll", &["post"]),
+        ("/api/v1/agents/enrollment-tokens", &["get", "post"]),
+        ("/api/v1/agents/enrollment-tokens/{id}", &["delete"]),
+        ("/api/v1/agent/scans/claim", &["post"]),
+        ("/api/v1/agent/scans/{id}/heartbeat", &["post"]),
+        ("/api/v1/agent/scans/{id}/finish", &["post"]),
         ("/api/v1/suppressions", &["get", "post"]),
         ("/api/v1/suppressions/{id}", &["delete"]),
     ] {
@@ -124,37 +132,72 @@ fn operations(doc: &Value) -> Vec<(String, String, String)> {
     ops
 }
 
+/// Enrolls an agent with a fresh enrollment token; its credential.
+fn enroll_agent(c: &TestConsole, admin: &str, hostname: &str) -> String {
+    let t = c.call(
+        "POST",
+        "/api/v1/agents/enrollment-tokens",
+        Some(admin),
+        Some(json!({"name": format!("for {hostname}")})),
+    );
+    assert_eq!(t.status, 201, "{:#}", t.json);
+    let a = c.call(
+        "POST",
+        "/api/v1/agents/enroll",
+        None,
+        Some(json!({"enrollment_token": t.json["token"], "hostname": hostname})),
+    );
+    assert_eq!(a.status, 201, "{:#}", a.json);
+    a.json["credential"].as_str().unwrap().to_string()
+}
+
 pub fn authorization_matrix_from_openapi(db: Db) {
     let c = start!(db);
     let admin = c.admin();
     c.create_user(&admin, "reader", "read-only");
     let reader = c.login("reader", "reader-password-123");
+    let agent = enroll_agent(&c, &admin, "matrix-host");
     let doc = c.call("GET", "/api/v1/openapi.json", None, None).json;
     let ops = operations(&doc);
-    assert!(ops.len() >= 15, "{ops:?}");
+    assert!(ops.len() >= 30, "{ops:?}");
     for (method, path, role) in &ops {
         let body = matches!(method.as_str(), "POST" | "PUT" | "PATCH").then(|| json!({}));
         let public = role == "none";
         assert!(
-            ["none", "read-only", "standard", "admin"].contains(&role.as_str()),
+            ["none", "read-only", "standard", "admin", "agent"].contains(&role.as_str()),
             "{method} {path}: unknown role {role}"
         );
         // Without credentials: refused unless public.
         let a = c.call(method, path, None, body.clone());
         if public {
             assert_ne!(a.status, 401, "{method} {path} is public");
-        } else {
-            a.assert_error(401, "unauthenticated");
+            continue;
         }
+        a.assert_error(401, "unauthenticated");
         // A garbage token is no better.
-        if !public {
-            c.call(method, path, Some("rmt_not-a-real-token"), body.clone())
+        c.call(method, path, Some("rmt_not-a-real-token"), body.clone())
+            .assert_error(401, "unauthenticated");
+        if role == "agent" {
+            // User credentials are not agent credentials.
+            c.call(method, path, Some(&reader), body.clone())
                 .assert_error(401, "unauthenticated");
-        }
-        // Read-only users are refused what needs more, before the body is read.
-        if role == "admin" || role == "standard" {
-            let a = c.call(method, path, Some(&reader), body.clone());
-            a.assert_error(403, "forbidden");
+            c.call(method, path, Some(&admin), body.clone())
+                .assert_error(401, "unauthenticated");
+            let a = c.call(method, path, Some(&agent), body.clone());
+            assert!(
+                !matches!(a.status, 401 | 403),
+                "{method} {path}: {:#}",
+                a.json
+            );
+        } else {
+            // Agent credentials are not user credentials.
+            c.call(method, path, Some(&agent), body.clone())
+                .assert_error(401, "unauthenticated");
+            // Read-only users are refused what needs more, before the body is read.
+            if role == "admin" || role == "standard" {
+                c.call(method, path, Some(&reader), body.clone())
+                    .assert_error(403, "forbidden");
+            }
         }
     }
 }
@@ -1106,7 +1149,7 @@ pub fn scans_never_stay_in_progress(db: Db) {
     assert_eq!(s["reason"], "exceeded its time limit of 600 s");
     // Nobody takes it.
     let orphan = create("orphan");
-    c.rt.block_on(store.reap_scans(t, now + 3601)).unwrap();
+    c.rt.block_on(store.reap_scans(t, now + 3700)).unwrap();
     let s = c.get(&format!("/api/v1/scans/{orphan}"), &admin).json;
     assert_eq!(s["state"], "timed-out");
     assert_eq!(s["reason"], "no runner took it within 3600 s");
@@ -1488,4 +1531,169 @@ pub fn scans_can_be_compared(db: Db) {
         .assert_error(404, "not_found");
     c.get(&format!("/api/v1/scans/{s2}/diff?limit=0"), &admin)
         .assert_error(400, "bad_request");
+}
+
+pub fn agents_enroll_once_and_run_scans(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    c.create_user(&admin, "worker", "standard");
+    let worker = c.login("worker", "worker-password-123");
+    let t = c.call(
+        "POST",
+        "/api/v1/agents/enrollment-tokens",
+        Some(&admin),
+        Some(json!({"name": "web hosts", "expires_in_hours": 2})),
+    );
+    assert_eq!(t.status, 201, "{:#}", t.json);
+    let token = t.json["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("rme_"));
+    let enroll = |tok: &str, host: &str| {
+        c.call(
+            "POST",
+            "/api/v1/agents/enroll",
+            None,
+            Some(json!({"enrollment_token": tok, "hostname": host})),
+        )
+    };
+    let a = enroll(&token, "web-1");
+    assert_eq!(a.status, 201, "{:#}", a.json);
+    let cred = a.json["credential"].as_str().unwrap().to_string();
+    assert!(cred.starts_with("rma_"));
+    let agent_id = a.json["agent"]["id"].as_i64().unwrap();
+    // One time only; unknown tokens fail the same way.
+    enroll(&token, "web-2").assert_error(401, "unauthenticated");
+    enroll("rme_made-up", "web-3").assert_error(401, "unauthenticated");
+    let tokens = c.get("/api/v1/agents/enrollment-tokens", &admin);
+    assert_eq!(tokens.json["items"][0]["agent_id"], agent_id);
+    assert!(tokens.json["items"][0]["used_at"].is_string());
+    assert!(!tokens.json.to_string().contains(&token));
+    // A revoked enrollment token cannot be used.
+    let t2 = c.call(
+        "POST",
+        "/api/v1/agents/enrollment-tokens",
+        Some(&admin),
+        Some(json!({"name": "revoked"})),
+    );
+    let t2_id = t2.json["info"]["id"].as_i64().unwrap();
+    assert_eq!(
+        c.call(
+            "DELETE",
+            &format!("/api/v1/agents/enrollment-tokens/{t2_id}"),
+            Some(&admin),
+            None
+        )
+        .status,
+        204
+    );
+    enroll(t2.json["token"].as_str().unwrap(), "x").assert_error(401, "unauthenticated");
+    // The agent runs a scan through the API: claim, heartbeats, finish.
+    assert_eq!(
+        c.call("POST", "/api/v1/agent/scans/claim", Some(&cred), None)
+            .status,
+        204
+    );
+    let scan = c.call(
+        "POST",
+        "/api/v1/scans",
+        Some(&worker),
+        Some(json!({"targets": ["web-1"]})),
+    );
+    let scan_id = scan.json["id"].as_i64().unwrap();
+    let claimed = c.call("POST", "/api/v1/agent/scans/claim", Some(&cred), None);
+    assert_eq!(claimed.status, 200, "{:#}", claimed.json);
+    assert_eq!(claimed.json["id"], scan_id);
+    assert_eq!(claimed.json["runner"], format!("agent:{agent_id}"));
+    let hb = format!("/api/v1/agent/scans/{scan_id}/heartbeat");
+    assert_eq!(c.call("POST", &hb, Some(&cred), None).status, 204);
+    let done = c.call(
+        "POST",
+        &format!("/api/v1/agent/scans/{scan_id}/finish"),
+        Some(&cred),
+        Some(json!({"succeeded": false, "reason": "image not found"})),
+    );
+    assert_eq!(done.status, 200, "{:#}", done.json);
+    assert_eq!(done.json["state"], "failed");
+    assert_eq!(done.json["reason"], "image not found");
+    c.call("POST", &hb, Some(&cred), None)
+        .assert_error(409, "conflict");
+    // A cancelled scan tells its agent to stop.
+    let s2 = c
+        .call(
+            "POST",
+            "/api/v1/scans",
+            Some(&worker),
+            Some(json!({"targets": ["web-1"]})),
+        )
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        c.call("POST", "/api/v1/agent/scans/claim", Some(&cred), None)
+            .json["id"],
+        s2
+    );
+    c.call(
+        "POST",
+        &format!("/api/v1/scans/{s2}/cancel"),
+        Some(&worker),
+        None,
+    );
+    c.call(
+        "POST",
+        &format!("/api/v1/agent/scans/{s2}/heartbeat"),
+        Some(&cred),
+        None,
+    )
+    .assert_error(409, "conflict");
+    // Listed, last seen; revoked: locked out.
+    let agents = c.get("/api/v1/agents", &worker);
+    assert_eq!(agents.json["items"][0]["hostname"], "web-1");
+    assert!(agents.json["items"][0]["last_seen_at"].is_string());
+    c.call(
+        "DELETE",
+        &format!("/api/v1/agents/{agent_id}"),
+        Some(&worker),
+        None,
+    )
+    .assert_error(403, "forbidden");
+    assert_eq!(
+        c.call(
+            "DELETE",
+            &format!("/api/v1/agents/{agent_id}"),
+            Some(&admin),
+            None
+        )
+        .status,
+        204
+    );
+    c.call(
+        "DELETE",
+        &format!("/api/v1/agents/{agent_id}"),
+        Some(&admin),
+        None,
+    )
+    .assert_error(409, "conflict");
+    c.call("POST", "/api/v1/agent/scans/claim", Some(&cred), None)
+        .assert_error(401, "unauthenticated");
+    let audit = c.get("/api/v1/audit?sort=id&limit=1000", &admin);
+    let actions: Vec<&str> = audit.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .filter(|a| a.starts_with("agent") || a.starts_with("enrollment"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "enrollment_token.create",
+            "agent.enroll",
+            "agent.enroll",
+            "agent.enroll",
+            "enrollment_token.create",
+            "enrollment_token.revoke",
+            "agent.enroll",
+            "agent.revoke"
+        ]
+    );
 }
