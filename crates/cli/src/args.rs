@@ -120,6 +120,55 @@ pub enum Command {
     /// Compliance posture: benchmarks, checks, frameworks, facts.
     #[command(subcommand)]
     Posture(PostureCommand),
+    /// Run the console: the HTTPS API server with users, tokens and the audit log.
+    Console(ConsoleArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The first start creates the user `admin` with the password in \
+RAMPART_ADMIN_PASSWORD, or a generated one printed once on stderr.\n\
+Stop with Ctrl-C or SIGTERM: open requests finish first."
+)]
+pub struct ConsoleArgs {
+    /// Address and port to serve HTTPS on. Default: `console.listen` from the
+    /// configuration, else 127.0.0.1:8443.
+    #[arg(long, env = "RAMPART_CONSOLE_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Where the SQLite database and the generated certificate live.
+    /// Default: `console.data_dir`, else $XDG_DATA_HOME/rampart/console.
+    #[arg(long, env = "RAMPART_CONSOLE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Store in PostgreSQL instead of SQLite (postgres://user:password@host/db);
+    /// prefer the environment variable, which `ps` does not show.
+    #[arg(
+        long,
+        env = "RAMPART_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// CA certificate (PEM) that signed the PostgreSQL server's certificate.
+    /// Default: the system bundle. TLS is used whenever the server offers it
+    /// (always verified) unless the URL says sslmode=disable.
+    #[arg(long, env = "RAMPART_DATABASE_CA", value_name = "FILE")]
+    pub database_ca: Option<PathBuf>,
+    /// Certificate chain (PEM) to serve instead of the generated self-signed one.
+    #[arg(
+        long,
+        env = "RAMPART_CONSOLE_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(
+        long,
+        env = "RAMPART_CONSOLE_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Report formats of `rampart scan`.

@@ -20,6 +20,49 @@ pub struct Config {
     pub walk: WalkOptions,
     pub limits: Limits,
     pub registry: RegistryConfig,
+    pub console: ConsoleFileConfig,
+}
+
+/// `[console]`: the server's settings (flags and RAMPART_CONSOLE_* win).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleFileConfig {
+    pub listen: Option<std::net::SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub database_ca: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub admin_username: String,
+    pub session_ttl_secs: i64,
+    pub lockout_threshold: i64,
+    pub lockout_secs: i64,
+    pub login_attempts_per_minute: u32,
+    pub scan_heartbeat_timeout_secs: i64,
+    pub scan_queue_timeout_secs: i64,
+    pub scan_max_attempts: i64,
+}
+
+impl Default for ConsoleFileConfig {
+    fn default() -> Self {
+        let d = rampart_console::ConsoleConfig::new(PathBuf::new());
+        ConsoleFileConfig {
+            listen: None,
+            data_dir: None,
+            database_url: None,
+            database_ca: None,
+            tls_cert: None,
+            tls_key: None,
+            admin_username: d.admin_username,
+            session_ttl_secs: d.session_ttl_secs,
+            lockout_threshold: d.lockout_threshold,
+            lockout_secs: d.lockout_secs,
+            login_attempts_per_minute: d.login_attempts_per_minute,
+            scan_heartbeat_timeout_secs: d.scan_heartbeat_timeout_secs,
+            scan_queue_timeout_secs: d.scan_queue_timeout_secs,
+            scan_max_attempts: d.scan_max_attempts,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,6 +112,13 @@ pub const KNOWN_ENV: &[&str] = &[
     "RAMPART_REGISTRY_PASSWORD",
     "RAMPART_LOG",
     "RAMPART_DB_DIR",
+    "RAMPART_CONSOLE_LISTEN",
+    "RAMPART_CONSOLE_DATA_DIR",
+    "RAMPART_CONSOLE_TLS_CERT",
+    "RAMPART_CONSOLE_TLS_KEY",
+    "RAMPART_DATABASE_URL",
+    "RAMPART_DATABASE_CA",
+    "RAMPART_ADMIN_PASSWORD",
 ];
 
 /// Refuses unknown `RAMPART_` variables.
@@ -177,6 +227,38 @@ use_docker_config = true
 timeout_secs = 60
 # Longest time one blob download may take, in seconds.
 download_timeout_secs = 3600
+
+[console]
+# HTTPS address of `rampart console` (RAMPART_CONSOLE_LISTEN, --listen).
+# listen = "127.0.0.1:8443"
+# SQLite database and generated certificate (RAMPART_CONSOLE_DATA_DIR,
+# --data-dir); default $XDG_DATA_HOME/rampart/console.
+# data_dir = "/var/lib/rampart/console"
+# PostgreSQL instead of SQLite (RAMPART_DATABASE_URL, --database-url).
+# database_url = "postgres://rampart:password@db.example/rampart"
+# TLS to PostgreSQL is used whenever the server offers it, its certificate
+# verified against this CA file (RAMPART_DATABASE_CA, --database-ca; default
+# the system bundle); add ?sslmode=disable to the URL for plain TCP.
+# database_ca = "/etc/rampart/db-ca.pem"
+# A certificate and key (PEM) instead of the generated self-signed pair.
+# tls_cert = "/etc/rampart/cert.pem"
+# tls_key = "/etc/rampart/key.pem"
+# Name of the admin created on first start; its password comes from
+# RAMPART_ADMIN_PASSWORD, or is generated and printed once.
+admin_username = "admin"
+# How long a login session lasts, in seconds.
+session_ttl_secs = 43200
+# Failed logins in a row that lock an account, and for how many seconds.
+lockout_threshold = 5
+lockout_secs = 900
+# Login attempts allowed per client address per minute.
+login_attempts_per_minute = 30
+# A running scan whose runner sends no heartbeat for this many seconds is
+# retried, up to scan_max_attempts attempts in all, then timed out.
+scan_heartbeat_timeout_secs = 120
+scan_max_attempts = 3
+# A queued scan that no runner takes within this many seconds times out.
+scan_queue_timeout_secs = 86400
 "#;
 
 #[cfg(test)]
@@ -196,6 +278,25 @@ mod tests {
             defaults.download_timeout_secs
         );
         assert_eq!(cfg.registry.insecure, defaults.insecure);
+        let c = ConsoleFileConfig::default();
+        assert_eq!(cfg.console.admin_username, c.admin_username);
+        assert_eq!(cfg.console.session_ttl_secs, c.session_ttl_secs);
+        assert_eq!(cfg.console.lockout_threshold, c.lockout_threshold);
+        assert_eq!(cfg.console.lockout_secs, c.lockout_secs);
+        assert_eq!(
+            cfg.console.login_attempts_per_minute,
+            c.login_attempts_per_minute
+        );
+        assert_eq!(
+            cfg.console.scan_heartbeat_timeout_secs,
+            c.scan_heartbeat_timeout_secs
+        );
+        assert_eq!(
+            cfg.console.scan_queue_timeout_secs,
+            c.scan_queue_timeout_secs
+        );
+        assert_eq!(cfg.console.scan_max_attempts, c.scan_max_attempts);
+        assert!(cfg.console.listen.is_none() && cfg.console.database_url.is_none());
         assert!(
             cfg.output.format.is_none()
                 && cfg.scan.fail_on.is_none()

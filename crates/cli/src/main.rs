@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod config;
+mod console;
 mod db;
 mod output;
 mod posture;
@@ -83,6 +84,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 Command::Posture(args::PostureCommand::Facts(a)) => {
                     commands::posture_facts(&ctx, a)
                 }
+                Command::Console(a) => console::run(&ctx.cfg.console, a, cli.global.quiet),
                 Command::Version
                 | Command::Completions(_)
                 | Command::Init(_)

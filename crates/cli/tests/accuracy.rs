@@ -9,12 +9,16 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn rampart_json(args: &[&str]) -> serde_json::Value {
-    let bin = std::env::var_os("RAMPART_TEST_BIN").map_or_else(
+/// The binary under test (`RAMPART_TEST_BIN` overrides it).
+fn rampart_bin() -> PathBuf {
+    std::env::var_os("RAMPART_TEST_BIN").map_or_else(
         || PathBuf::from(env!("CARGO_BIN_EXE_rampart")),
         PathBuf::from,
-    );
-    let o = Command::new(bin)
+    )
+}
+
+fn rampart_json(args: &[&str]) -> serde_json::Value {
+    let o = Command::new(rampart_bin())
         .args(args)
         .env_remove("RAMPART_TEST_BIN")
         .output()
@@ -306,11 +310,7 @@ fn vulnerability_findings_match_an_independent_oracle() {
         .unwrap_or("python3");
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db");
-    let bin = std::env::var_os("RAMPART_TEST_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_BIN_EXE_rampart")),
-        PathBuf::from,
-    );
-    let o = Command::new(bin)
+    let o = Command::new(rampart_bin())
         .args(["db", "import", "-q", "--db-dir"])
         .arg(&db)
         .arg(&data)

@@ -186,6 +186,27 @@ enum Fetched {
     },
 }
 
+/// The part of a download an interrupted attempt wrote.
+struct Partial {
+    file: NamedTempFile,
+    bytes: u64,
+    /// The ETag (else Last-Modified) it came with, sent back as If-Range.
+    validator: String,
+}
+
+/// `bytes FIRST-LAST/TOTAL` (TOTAL may be `*`): the first byte and the
+/// total size.
+fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
+    let rest = v.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (first, _) = range.split_once('-')?;
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    Some((first.trim().parse().ok()?, total))
+}
+
 enum Failure {
     /// Worth another attempt.
     Transient(String),
@@ -215,13 +236,15 @@ impl Fetcher<'_> {
     ) -> Result<Fetched> {
         let mut last = String::new();
         let attempts = self.opts.retries.saturating_add(1);
+        // What an interrupted attempt got, for the next one to resume.
+        let mut partial: Option<Partial> = None;
         for attempt in 0..attempts {
             if attempt > 0 {
                 let factor = 1u32 << (attempt - 1).min(16);
                 std::thread::sleep(self.opts.backoff.saturating_mul(factor));
                 tracing::debug!(%url, attempt, "retrying: {last}");
             }
-            match self.try_fetch(source, url, kind, prev) {
+            match self.try_fetch(source, url, kind, prev, &mut partial) {
                 Ok(f) => return Ok(f),
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Transient(m)) => last = m,
@@ -239,10 +262,18 @@ impl Fetcher<'_> {
         url: &str,
         kind: &InputKind,
         prev: Option<&SourceStatus>,
+        partial: &mut Option<Partial>,
     ) -> std::result::Result<Fetched, Failure> {
         let mut req = self.agent.get(url);
         let mut conditional = false;
-        if let Some(p) = prev {
+        // Resume what an earlier attempt got, if the server still has the
+        // same content (If-Range); otherwise it sends it all again.
+        let resuming = partial.take();
+        if let Some(p) = &resuming {
+            req = req
+                .header("Range", &format!("bytes={}-", p.bytes))
+                .header("If-Range", &p.validator);
+        } else if let Some(p) = prev {
             if let Some(e) = &p.etag {
                 req = req.header("If-None-Match", e);
                 conditional = true;
@@ -269,8 +300,10 @@ impl Fetcher<'_> {
                 return Ok(Fetched::NotModified);
             }
             404 => return Ok(Fetched::Missing),
+            // Asked to resume past the end: start over next time.
+            416 => return Err(Failure::Transient("HTTP 416 on a resumed download".into())),
             429 | 500..=599 => return Err(Failure::Transient(format!("HTTP {status}"))),
-            200 => {}
+            200 | 206 => {}
             other => return Err(fatal(format!("unexpected HTTP status {other}"))),
         }
         let header = |name: &str| {
@@ -283,7 +316,24 @@ impl Fetcher<'_> {
         let last_modified = header("last-modified");
         let encoded =
             header("content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
-        let length: Option<u64> = header("content-length").and_then(|l| l.parse().ok());
+        let body_length: Option<u64> = header("content-length").and_then(|l| l.parse().ok());
+        // A 206 continues the partial file at the offset asked for; a 200
+        // (the content changed, or the server ignores ranges) starts over.
+        let (file, start, length) = match (status, resuming) {
+            (206, Some(p)) => {
+                let range = header("content-range").unwrap_or_default();
+                match parse_content_range(&range) {
+                    Some((first, total)) if first == p.bytes => (Some(p.file), p.bytes, total),
+                    _ => {
+                        return Err(Failure::Transient(format!(
+                            "resumed download answered with an unusable Content-Range {range:?}"
+                        )));
+                    }
+                }
+            }
+            (206, None) => return Err(fatal("HTTP 206 to a request without a range".into())),
+            _ => (None, 0, body_length),
+        };
         let limit = self.opts.limits.max_download_bytes;
         if length.is_some_and(|l| l > limit) {
             return Err(Failure::Fatal(DbError::Limit {
@@ -292,24 +342,37 @@ impl Fetcher<'_> {
                 limit,
             }));
         }
-        let mut file = tempfile::Builder::new()
-            .prefix(".rampart-download.")
-            .tempfile_in(self.dir)
-            .map_err(|e| Failure::Fatal(DbError::io(self.dir, e)))?;
+        let mut file = match file {
+            Some(f) => f,
+            None => tempfile::Builder::new()
+                .prefix(".rampart-download.")
+                .tempfile_in(self.dir)
+                .map_err(|e| Failure::Fatal(DbError::io(self.dir, e)))?,
+        };
+        let validator = etag.clone().or_else(|| last_modified.clone());
         let mut reader = resp
             .into_body()
             .into_with_config()
             .limit(limit.saturating_add(1))
             .reader();
         let mut buf = vec![0u8; 64 * 1024];
-        let mut bytes: u64 = 0;
-        let mut reported: u64 = 0;
+        let mut bytes: u64 = start;
+        let mut reported: u64 = start;
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
+                    // Resumable next time when the server identified the
+                    // content and sent it as is.
+                    if let Some(v) = validator.filter(|_| !encoded && bytes > 0) {
+                        *partial = Some(Partial {
+                            file,
+                            bytes,
+                            validator: v,
+                        });
+                    }
                     return Err(Failure::Transient(format!(
                         "download interrupted after {bytes} bytes: {e}"
                     )));
@@ -338,6 +401,13 @@ impl Fetcher<'_> {
             && let Some(l) = length
             && l != bytes
         {
+            if let Some(v) = validator.filter(|_| bytes > 0 && bytes < l) {
+                *partial = Some(Partial {
+                    file,
+                    bytes,
+                    validator: v,
+                });
+            }
             return Err(Failure::Transient(format!(
                 "truncated download: {bytes} of {l} bytes"
             )));

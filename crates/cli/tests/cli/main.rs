@@ -5,6 +5,7 @@
 
 #[path = "../../../source/tests/common/mod.rs"]
 mod common;
+mod console;
 mod posture;
 mod registry;
 mod sbom;
@@ -154,6 +155,7 @@ fn help_pages_match_golden_files() {
         ("help-init.txt", &["init", "--help"]),
         ("help-completions.txt", &["completions", "--help"]),
         ("help-posture.txt", &["posture", "--help"]),
+        ("help-console.txt", &["console", "--help"]),
     ];
     for (name, args) in pages {
         let o = run(args);

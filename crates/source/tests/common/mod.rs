@@ -98,7 +98,7 @@ pub fn compress(data: &[u8], comp: Comp) -> Vec<u8> {
     match comp {
         Comp::None => data.to_vec(),
         Comp::Gzip => {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             enc.write_all(data).unwrap();
             enc.finish().unwrap()
         }

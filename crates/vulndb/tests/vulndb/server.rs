@@ -1,6 +1,7 @@
 //! A tiny HTTP/1.1 file server on 127.0.0.1 for update tests: serves a
-//! directory, answers conditional requests with ETags and 304, and can be
-//! told to fail (503) or to cut a response short.
+//! directory, answers conditional requests with ETags and 304, range
+//! requests (`Range: bytes=N-` with `If-Range`) with 206, and can be told to
+//! fail (503) or to cut a response short.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -45,15 +46,25 @@ fn handle(mut s: TcpStream, root: &std::path::Path, state: &Mutex<State>) {
     }
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
     let mut inm = None;
+    let mut range: Option<usize> = None;
+    let mut if_range = None;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
             break;
         }
-        if let Some((k, v)) = h.split_once(':')
-            && k.eq_ignore_ascii_case("if-none-match")
-        {
-            inm = Some(v.trim().to_string());
+        if let Some((k, v)) = h.split_once(':') {
+            let v = v.trim().to_string();
+            if k.eq_ignore_ascii_case("if-none-match") {
+                inm = Some(v);
+            } else if k.eq_ignore_ascii_case("range") {
+                range = v
+                    .strip_prefix("bytes=")
+                    .and_then(|r| r.strip_suffix('-'))
+                    .and_then(|n| n.parse().ok());
+            } else if k.eq_ignore_ascii_case("if-range") {
+                if_range = Some(v);
+            }
         }
     }
     let rel = path.trim_start_matches('/').replace("%20", " ");
@@ -98,18 +109,30 @@ fn handle(mut s: TcpStream, root: &std::path::Path, state: &Mutex<State>) {
         }
         _ => false,
     };
-    st.requests.push((path, inm, 200));
+    // A range is honoured when If-Range names the current content.
+    let from = range.filter(|n| *n < data.len() && if_range.as_deref() == Some(tag.as_str()));
+    st.requests
+        .push((path, inm, if from.is_some() { 206 } else { 200 }));
     drop(st);
-    let headers = format!(
+    let part = &data[from.unwrap_or(0)..];
+    let mut headers = format!(
         "Content-Length: {}\r\nETag: {tag}\r\nLast-Modified: Sat, 28 Nov 2026 10:00:00 GMT\r\nContent-Type: application/octet-stream\r\n",
-        data.len()
+        part.len()
     );
-    let body = if cut {
-        &data[..data.len() / 2]
+    if let Some(n) = from {
+        headers.push_str(&format!(
+            "Content-Range: bytes {n}-{}/{}\r\n",
+            data.len() - 1,
+            data.len()
+        ));
+    }
+    let body = if cut { &part[..part.len() / 2] } else { part };
+    let status = if from.is_some() {
+        "206 Partial Content"
     } else {
-        &data[..]
+        "200 OK"
     };
-    reply(&mut s, "200 OK", &headers, body);
+    reply(&mut s, status, &headers, body);
     // Dropping the stream closes the connection: a cut body ends early.
 }
 

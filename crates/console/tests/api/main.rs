@@ -1,0 +1,47 @@
+//! The console end to end over HTTPS, on both backends: every scenario runs
+//! once on SQLite and once on a real PostgreSQL server started for the tests
+//! (skipped, saying so, when PostgreSQL is not installed).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+mod harness;
+mod pg;
+mod suite;
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { crate::suite::$name(crate::harness::Db::Sqlite); })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { crate::suite::$name(crate::harness::Db::Postgres); })*
+        }
+    };
+}
+
+both_backends!(
+    health_and_https,
+    openapi_document,
+    authorization_matrix_from_openapi,
+    login_session_and_cookie,
+    roles_are_enforced,
+    lockout_after_failed_logins,
+    login_rate_limit,
+    api_tokens_scoped_and_revocable,
+    audit_log_records_who_what_when_where,
+    users_crud_and_last_admin,
+    pagination_filter_sort,
+    error_shape,
+    restart_keeps_state_and_certificate,
+    generated_admin_password,
+    metrics_count_requests,
+    oversized_body_is_refused,
+    nodes_and_findings_read_from_store,
+    scans_state_machine,
+    scans_never_stay_in_progress,
+    reaper_runs_in_the_background,
+    ended_sessions_are_purged,
+    suppressions_mask_findings,
+    database_connection_is_encrypted,
+    scans_can_be_compared,
+    agents_enroll_once_and_run_scans,
+);
