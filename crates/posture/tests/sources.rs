@@ -324,3 +324,19 @@ fn odd_manifests_never_break_a_policy() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+#[test]
+fn kubectl_json_lists_are_read() {
+    // What `kubectl get deployments,clusterrolebindings -A -o json` prints.
+    let text = r#"{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":[
+ {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"api","namespace":"prod","managedFields":[{"manager":"kubectl"}]},
+  "spec":{"template":{"spec":{"containers":[{"name":"api","image":"registry.example/api:3","securityContext":{"privileged":true}}]}}},"status":{"replicas":1}},
+ {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"ops"},
+  "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"},
+  "subjects":[{"kind":"User","name":"alice"}]}]}"#;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("cluster.json"), text).unwrap_or_else(|e| panic!("{e}"));
+    let reports = scan(&format!("dir:{}", dir.path().display()), &builtin(), &["k8s"]);
+    assert_eq!(status(&reports[0], "RMP-K8S-001"), Status::Fail);
+    assert_eq!(status(&reports[0], "RMP-K8S-RBAC-001"), Status::Fail);
+}
