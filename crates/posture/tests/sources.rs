@@ -336,7 +336,11 @@ fn kubectl_json_lists_are_read() {
   "subjects":[{"kind":"User","name":"alice"}]}]}"#;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.path().join("cluster.json"), text).unwrap_or_else(|e| panic!("{e}"));
-    let reports = scan(&format!("dir:{}", dir.path().display()), &builtin(), &["k8s"]);
+    let reports = scan(
+        &format!("dir:{}", dir.path().display()),
+        &builtin(),
+        &["k8s"],
+    );
     assert_eq!(status(&reports[0], "RMP-K8S-001"), Status::Fail);
     assert_eq!(status(&reports[0], "RMP-K8S-RBAC-001"), Status::Fail);
 }
