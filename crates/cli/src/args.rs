@@ -243,6 +243,10 @@ pub struct PostureArgs {
     /// to the built-in checks (repeatable).
     #[arg(long, value_name = "DIR")]
     pub policies: Vec<PathBuf>,
+    /// Kubeconfig for k8s:CONTEXT targets. Default: the first path of
+    /// KUBECONFIG, else ~/.kube/config.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,6 +297,10 @@ pub struct PostureFactsArgs {
     /// Write the facts to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Kubeconfig for k8s:CONTEXT targets. Default: the first path of
+    /// KUBECONFIG, else ~/.kube/config.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

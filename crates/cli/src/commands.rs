@@ -135,6 +135,9 @@ fn check_target(ctx: &Ctx, t: &TargetArgs) -> Result<()> {
 /// `rampart scan`: runs the requested scanners that exist (today: secret)
 /// and names those that do not.
 pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
+    if let Some(context) = a.target.target.strip_prefix("k8s:") {
+        return scan_cluster(ctx, a, context);
+    }
     let explicit = !a.scanners.is_empty() || ctx.cfg.scan.scanners.is_some();
     let requested: Vec<ScannerKind> = if a.scanners.is_empty() {
         ctx.cfg
@@ -551,6 +554,13 @@ pub fn posture_explain(a: &PostureExplainArgs) -> Result<u8> {
 
 /// `rampart posture facts TARGET`.
 pub fn posture_facts(ctx: &Ctx, a: &PostureFactsArgs) -> Result<u8> {
+    if let Some(context) = a.target.target.strip_prefix("k8s:") {
+        let config = kubeconfig(a.kubeconfig.as_deref())?;
+        let facts = rampart_posture::kube::cluster_facts(context, &config)
+            .with_context(|| format!("reading {}", a.target.target))?;
+        output::emit_json(a.output.as_deref(), &facts)?;
+        return Ok(exit::OK);
+    }
     let (target, opts) = ctx.target(&a.target)?;
     let opened = rampart_source::open(&target, &opts)
         .with_context(|| format!("opening {}", a.target.target))?;
@@ -607,4 +617,82 @@ pub fn posture_check(a: &PostureCheckArgs) -> Result<u8> {
     } else {
         bail!("{failures} posture check failures")
     }
+}
+
+fn kubeconfig(explicit: Option<&std::path::Path>) -> Result<PathBuf> {
+    rampart_posture::kube::kubeconfig_path(explicit)
+        .context("no kubeconfig: give --kubeconfig FILE or set KUBECONFIG (HOME is unset)")
+}
+
+/// `rampart scan k8s:CONTEXT`: the posture scanner's `k8s` benchmark over
+/// the objects the context's API server lists.
+fn scan_cluster(ctx: &Ctx, a: &ScanArgs, context: &str) -> Result<u8> {
+    if !a.scanners.is_empty() && !a.scanners.contains(&ScannerKind::Posture) {
+        bail!(
+            "a live cluster (k8s:CONTEXT) is assessed by the posture scanner only (--scanners posture)"
+        );
+    }
+    if a.posture.benchmark.iter().any(|b| b != "k8s") {
+        bail!("a live cluster (k8s:CONTEXT) is assessed with the k8s benchmark only");
+    }
+    let format = a.format.unwrap_or(match ctx.cfg.output.format {
+        Some(Format::Json) => ScanFormat::Json,
+        Some(Format::Table) | None => ScanFormat::Table,
+    });
+    if format == ScanFormat::Cyclonedx {
+        bail!(
+            "--format cyclonedx reports vulnerabilities; a live cluster is assessed for posture only"
+        );
+    }
+    let unavailable: Vec<(ScannerKind, &'static str)> = ScannerKind::ALL
+        .iter()
+        .filter(|k| {
+            **k != ScannerKind::Posture && (a.scanners.is_empty() || a.scanners.contains(k))
+        })
+        .map(|k| (*k, "not for a live cluster (k8s:CONTEXT)"))
+        .collect();
+    let set = crate::posture::policies(&a.posture.policies)?;
+    let config = kubeconfig(a.posture.kubeconfig.as_deref())?;
+    let progress = Progress::spinner("reading the cluster", ctx.quiet);
+    let facts = rampart_posture::kube::cluster_facts(context, &config)
+        .with_context(|| format!("reading {}", a.target.target));
+    progress.finish();
+    let facts = facts?;
+    let notes: Vec<String> = facts["notes"]
+        .as_array()
+        .map(|n| {
+            n.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let results = set.evaluate("k8s", &facts)?;
+    let reports = vec![rampart_posture::Report::new(
+        "k8s",
+        &a.target.target,
+        results,
+        notes,
+    )];
+    let sections: Vec<Box<dyn report::Section>> =
+        vec![Box::new(crate::posture::PostureSection::new(reports, &set))];
+    let rep = report::Report {
+        target: &a.target.target,
+        kind: "k8s",
+        sections,
+        unavailable: &unavailable,
+        fail_on: a.fail_on.or(ctx.cfg.scan.fail_on),
+    };
+    let out = a.output.as_deref();
+    match format {
+        ScanFormat::Table => output::emit(out, &report::table(&rep))?,
+        ScanFormat::Json => output::emit_json(out, &report::json(&rep))?,
+        ScanFormat::Sarif => output::emit_json(out, &report::sarif(&rep))?,
+        ScanFormat::Junit => output::emit(out, &report::junit(&rep))?,
+        ScanFormat::Cyclonedx => {}
+    }
+    Ok(if rep.failing() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
 }

@@ -13,6 +13,7 @@
 mod check;
 mod error;
 pub mod facts;
+pub mod kube;
 mod policy;
 mod report;
 

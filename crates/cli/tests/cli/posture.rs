@@ -223,3 +223,94 @@ fn rootfs_scan_reports_linux_checks() {
     let o = scan(&format!("sbom:{}", sbom.display()), &[]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A loopback stand-in for an API server: recorded list responses (no API
+/// server can run here), one privileged Deployment, empty lists otherwise.
+fn recorded_api_server() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let body = if request.contains(" /apis/apps/v1/deployments ") {
+                serde_json::json!({"kind": "DeploymentList", "items": [{"metadata": {"name": "api", "namespace": "prod"},
+                    "spec": {"template": {"spec": {"containers": [{"name": "api", "image": "a:1", "securityContext": {"privileged": true}}]}}}}]})
+            } else {
+                serde_json::json!({"kind": "List", "items": []})
+            }
+            .to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn live_cluster_from_recorded_api_responses() {
+    let server = recorded_api_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("kubeconfig");
+    std::fs::write(
+        &cfg,
+        format!("current-context: lab\ncontexts:\n- name: lab\n  context: {{cluster: c, user: u}}\nclusters:\n- name: c\n  cluster: {{server: \"{server}\"}}\nusers:\n- name: u\n  user: {{token: abc}}\n"),
+    )
+    .unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let o = rampart()
+        .args([
+            "scan",
+            "k8s:lab",
+            "--kubeconfig",
+            cfg_s,
+            "-f",
+            "json",
+            "--fail-on",
+            "critical",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "RMP-K8S-001")
+        .unwrap();
+    assert_eq!(f["evidence"]["resource"], "Deployment/prod/api");
+    assert_eq!(v["scanners"]["secret"]["status"], "unavailable");
+    let o = rampart()
+        .args(["posture", "facts", "k8s:lab", "--kubeconfig", cfg_s])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["workloads"][0]["resource"], "Deployment/prod/api");
+    // Other scanners asked for by name are refused for a cluster.
+    let o = rampart()
+        .args([
+            "scan",
+            "k8s:lab",
+            "--kubeconfig",
+            cfg_s,
+            "--scanners",
+            "secret",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

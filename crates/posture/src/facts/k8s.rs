@@ -256,6 +256,25 @@ fn push_object(
     out.objects.push(Value::Object(obj));
 }
 
+/// Adds an object read from a live cluster's API: no file, `origin` names
+/// the cluster.
+pub fn push_api_object(origin: &str, mut v: Value, out: &mut Manifests) {
+    if sanitize(&mut v, 0) {
+        out.notes.push(format!(
+            "{origin}: fields of the wrong type were ignored in an object"
+        ));
+    }
+    let Value::Object(mut obj) = v else { return };
+    if out.objects.len() >= MAX_OBJECTS * 10 {
+        return;
+    }
+    obj.insert(
+        "_source".to_string(),
+        json!({"file": null, "line": null, "origin": origin}),
+    );
+    out.objects.push(Value::Object(obj));
+}
+
 /// The pod template of a workload object: (pod metadata, pod spec).
 fn pod_of(obj: &Value) -> Option<(&Value, &Value)> {
     let kind = obj.get("kind")?.as_str()?;

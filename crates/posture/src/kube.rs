@@ -1,0 +1,288 @@
+//! Live clusters: the objects of a Kubernetes cluster read through its API
+//! with a kubeconfig context, then assessed like manifests. Read-only: list
+//! requests only, and never Secrets.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::error::{PostureError, Result};
+use crate::facts::k8s::{Manifests, facts, push_api_object};
+
+/// The most bytes read from one list response.
+const MAX_LIST: u64 = 256 << 20;
+
+/// API paths listed, with the kind and apiVersion of their items (list
+/// responses leave them out of each item).
+const RESOURCES: &[(&str, &str, &str)] = &[
+    ("/api/v1/pods", "Pod", "v1"),
+    ("/api/v1/services", "Service", "v1"),
+    ("/api/v1/configmaps", "ConfigMap", "v1"),
+    ("/api/v1/serviceaccounts", "ServiceAccount", "v1"),
+    ("/apis/apps/v1/deployments", "Deployment", "apps/v1"),
+    ("/apis/apps/v1/statefulsets", "StatefulSet", "apps/v1"),
+    ("/apis/apps/v1/daemonsets", "DaemonSet", "apps/v1"),
+    ("/apis/apps/v1/replicasets", "ReplicaSet", "apps/v1"),
+    ("/apis/batch/v1/jobs", "Job", "batch/v1"),
+    ("/apis/batch/v1/cronjobs", "CronJob", "batch/v1"),
+    (
+        "/apis/networking.k8s.io/v1/networkpolicies",
+        "NetworkPolicy",
+        "networking.k8s.io/v1",
+    ),
+    (
+        "/apis/networking.k8s.io/v1/ingresses",
+        "Ingress",
+        "networking.k8s.io/v1",
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1/roles",
+        "Role",
+        "rbac.authorization.k8s.io/v1",
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+        "RoleBinding",
+        "rbac.authorization.k8s.io/v1",
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        "ClusterRole",
+        "rbac.authorization.k8s.io/v1",
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        "ClusterRoleBinding",
+        "rbac.authorization.k8s.io/v1",
+    ),
+];
+
+/// Where the kubeconfig is: `explicit`, else the first path of
+/// `KUBECONFIG`, else `~/.kube/config`.
+#[must_use]
+pub fn kubeconfig_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(v) = std::env::var_os("KUBECONFIG")
+        && let Some(first) = std::env::split_paths(&v).next()
+    {
+        return Some(first);
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"))
+}
+
+fn err(msg: impl Into<String>) -> PostureError {
+    PostureError::Unsupported(msg.into())
+}
+
+/// A cluster connection taken from a kubeconfig context.
+#[derive(Debug)]
+struct Conn {
+    server: String,
+    token: Option<String>,
+    agent: ureq::Agent,
+}
+
+fn named<'a>(cfg: &'a Value, list: &str, name: &str) -> Option<&'a Value> {
+    cfg.get(list)?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+}
+
+fn data_or_file(
+    obj: &Value,
+    data_key: &str,
+    file_key: &str,
+    base: &Path,
+) -> Result<Option<Vec<u8>>> {
+    if let Some(d) = obj.get(data_key).and_then(Value::as_str) {
+        return base64::engine::general_purpose::STANDARD
+            .decode(d.trim())
+            .map(Some)
+            .map_err(|e| err(format!("kubeconfig {data_key}: {e}")));
+    }
+    if let Some(f) = obj.get(file_key).and_then(Value::as_str) {
+        let p = base.join(f);
+        return std::fs::read(&p)
+            .map(Some)
+            .map_err(|e| PostureError::io(p, e));
+    }
+    Ok(None)
+}
+
+fn connect(context: &str, kubeconfig: &Path) -> Result<Conn> {
+    let text = std::fs::read_to_string(kubeconfig).map_err(|e| PostureError::io(kubeconfig, e))?;
+    let cfg: Value = yaml_serde::from_str(&text)
+        .map_err(|e| err(format!("kubeconfig {}: {e}", kubeconfig.display())))?;
+    let base = kubeconfig.parent().unwrap_or(Path::new("."));
+    let name = if context.is_empty() {
+        cfg.get("current-context")
+            .and_then(Value::as_str)
+            .ok_or_else(|| err("the kubeconfig has no current-context: name one (k8s:CONTEXT)"))?
+    } else {
+        context
+    };
+    let ctx = named(&cfg, "contexts", name)
+        .and_then(|c| c.get("context"))
+        .ok_or_else(|| err(format!("no context {name:?} in {}", kubeconfig.display())))?;
+    let field = |k: &str| ctx.get(k).and_then(Value::as_str).unwrap_or_default();
+    let cluster = named(&cfg, "clusters", field("cluster"))
+        .and_then(|c| c.get("cluster"))
+        .ok_or_else(|| {
+            err(format!(
+                "context {name:?}: cluster {:?} not found",
+                field("cluster")
+            ))
+        })?;
+    let empty = Value::Null;
+    let user = named(&cfg, "users", field("user"))
+        .and_then(|u| u.get("user"))
+        .unwrap_or(&empty);
+    if user.get("exec").is_some() || user.get("auth-provider").is_some() {
+        return Err(err(
+            "kubeconfig users with exec or auth-provider plugins are not supported: use a token or a client certificate",
+        ));
+    }
+    let server = cluster
+        .get("server")
+        .and_then(Value::as_str)
+        .ok_or_else(|| err(format!("cluster of context {name:?} has no server")))?
+        .trim_end_matches('/')
+        .to_string();
+    let mut tls = ureq::tls::TlsConfig::builder().disable_verification(
+        cluster
+            .get("insecure-skip-tls-verify")
+            .and_then(Value::as_bool)
+            == Some(true),
+    );
+    if let Some(ca) = data_or_file(
+        cluster,
+        "certificate-authority-data",
+        "certificate-authority",
+        base,
+    )? {
+        let certs: Vec<_> = ureq::tls::parse_pem(&ca)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
+                _ => None,
+            })
+            .collect();
+        tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)));
+    }
+    let cert = data_or_file(user, "client-certificate-data", "client-certificate", base)?;
+    let key = data_or_file(user, "client-key-data", "client-key", base)?;
+    if let (Some(cert), Some(key)) = (cert, key) {
+        let chain: Vec<_> = ureq::tls::parse_pem(&cert)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
+                _ => None,
+            })
+            .collect();
+        let key = ureq::tls::parse_pem(&key)
+            .find_map(|i| match i {
+                Ok(ureq::tls::PemItem::PrivateKey(k)) => Some(k.to_owned()),
+                _ => None,
+            })
+            .ok_or_else(|| err("kubeconfig client key: no private key in the PEM data"))?;
+        tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
+    }
+    let token = match (
+        user.get("token").and_then(Value::as_str),
+        user.get("tokenFile").and_then(Value::as_str),
+    ) {
+        (Some(t), _) => Some(t.to_string()),
+        (None, Some(f)) => {
+            let p = base.join(f);
+            Some(
+                std::fs::read_to_string(&p)
+                    .map_err(|e| PostureError::io(p, e))?
+                    .trim()
+                    .to_string(),
+            )
+        }
+        (None, None) => None,
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls.build())
+        .timeout_global(Some(Duration::from_secs(60)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    Ok(Conn {
+        server,
+        token,
+        agent,
+    })
+}
+
+/// Lists the cluster's workloads, services, policies and RBAC objects
+/// through the context's API server and returns the `k8s` facts. A
+/// resource the credentials may not list (403) or the server does not
+/// serve (404) is a note, not an error. Pods, ReplicaSets and Jobs that a
+/// controller owns are left out: their template is assessed through the
+/// controller.
+///
+/// # Errors
+/// The kubeconfig or context is unusable, or the server cannot be reached.
+pub fn cluster_facts(context: &str, kubeconfig: &Path) -> Result<Value> {
+    let conn = connect(context, kubeconfig)?;
+    let origin = format!("k8s:{context}");
+    let mut m = Manifests::default();
+    for (path, kind, api_version) in RESOURCES {
+        let url = format!("{}{path}", conn.server);
+        let mut req = conn.agent.get(&url).header("Accept", "application/json");
+        if let Some(t) = &conn.token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        let mut resp = req.call().map_err(|e| err(format!("listing {url}: {e}")))?;
+        let status = resp.status().as_u16();
+        if status == 401 {
+            return Err(err(format!(
+                "listing {url}: 401 Unauthorized (check the context's credentials)"
+            )));
+        }
+        if status != 200 {
+            m.notes.push(format!("{path}: HTTP {status}, not assessed"));
+            continue;
+        }
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_LIST)
+            .read_to_string()
+            .map_err(|e| err(format!("reading {url}: {e}")))?;
+        let list: Value =
+            serde_json::from_str(&body).map_err(|e| err(format!("{url}: not JSON: {e}")))?;
+        for mut item in list
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
+            let owned = item
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|o| {
+                    o.iter()
+                        .any(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+                });
+            if owned && matches!(*kind, "Pod" | "ReplicaSet" | "Job") {
+                continue;
+            }
+            if let Value::Object(o) = &mut item {
+                o.insert("kind".into(), Value::from(*kind));
+                o.insert("apiVersion".into(), Value::from(*api_version));
+                if let Some(Value::Object(meta)) = o.get_mut("metadata") {
+                    meta.remove("managedFields");
+                }
+            }
+            push_api_object(&origin, item, &mut m);
+        }
+    }
+    Ok(facts(&m))
+}
