@@ -287,92 +287,40 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
         None
     };
     let out = a.output.as_deref();
-    let secret_report = secrets.as_ref().map(|(result, rules)| report::Report {
+    let mut sections: Vec<Box<dyn report::Section>> = Vec::new();
+    if let Some((result, rules)) = secrets {
+        sections.push(Box::new(crate::secret::SecretSection { result, rules }));
+    }
+    let cdx = match (&vulns, format) {
+        (Some(v), ScanFormat::Cyclonedx) => Some(crate::vuln::cyclonedx(v, &document_info())),
+        _ => None,
+    };
+    if let Some(v) = vulns {
+        sections.push(Box::new(v));
+    }
+    let rep = report::Report {
         target: &a.target.target,
         kind: target.kind(),
-        secrets: result,
-        rules,
+        sections,
         unavailable: &unavailable,
         fail_on,
-    });
+    };
     match format {
-        ScanFormat::Table => {
-            let mut text = String::new();
-            if let Some(r) = &secret_report {
-                text.push_str(&report::table(r));
-            }
-            if let Some(v) = &vulns {
-                if !text.is_empty() {
-                    text.push('\n');
-                }
-                text.push_str(&crate::vuln::table(v));
-            }
-            output::emit(out, &text)?;
-        }
-        ScanFormat::Json => match (&secret_report, &vulns) {
-            (Some(r), None) => output::emit_json(out, &report::json(r))?,
-            (None, Some(v)) => output::emit_json(out, v)?,
-            (Some(r), Some(v)) => {
-                let mut doc = report::json(r);
-                doc["vulnerabilities"] = serde_json::to_value(v)?;
-                output::emit_json(out, &doc)?;
-            }
-            (None, None) => {}
-        },
-        ScanFormat::Sarif => match (&secret_report, &vulns) {
-            (Some(r), None) => output::emit_json(out, &report::sarif(r))?,
-            (None, Some(v)) => {
-                output::emit_json(out, &crate::vuln::sarif(v, env!("CARGO_PKG_VERSION")))?;
-            }
-            (Some(r), Some(v)) => {
-                // One SARIF log, one run per scanner.
-                let mut doc = report::sarif(r);
-                let vuln_runs = crate::vuln::sarif(v, env!("CARGO_PKG_VERSION"))["runs"].clone();
-                if let (Some(runs), Some(more)) = (doc["runs"].as_array_mut(), vuln_runs.as_array())
-                {
-                    runs.extend(more.iter().cloned());
-                }
-                output::emit_json(out, &doc)?;
-            }
-            (None, None) => {}
-        },
-        ScanFormat::Junit => {
-            let text = match (&secret_report, &vulns) {
-                (Some(r), None) => report::junit(r),
-                (None, Some(v)) => crate::vuln::junit(v),
-                // One document: the vulnerability suite joins the secret
-                // suites inside a single <testsuites> element.
-                (Some(r), Some(v)) => {
-                    let secret = report::junit(r);
-                    let vuln = crate::vuln::junit(v);
-                    match (
-                        secret.rfind("</testsuites>"),
-                        crate::vuln::junit_suites(&vuln),
-                    ) {
-                        (Some(end), Some(suites)) => {
-                            format!("{}{suites}{}", &secret[..end], &secret[end..])
-                        }
-                        _ => secret,
-                    }
-                }
-                (None, None) => String::new(),
-            };
-            output::emit(out, &text)?;
-        }
+        ScanFormat::Table => output::emit(out, &report::table(&rep))?,
+        ScanFormat::Json => output::emit_json(out, &report::json(&rep))?,
+        ScanFormat::Sarif => output::emit_json(out, &report::sarif(&rep))?,
+        ScanFormat::Junit => output::emit(out, &report::junit(&rep))?,
         ScanFormat::Cyclonedx => {
-            if let Some(v) = &vulns {
-                let info = document_info();
-                output::emit_json(out, &crate::vuln::cyclonedx(v, &info))?;
+            if let Some(doc) = &cdx {
+                output::emit_json(out, doc)?;
             }
         }
     }
-    let secret_worst = secrets
-        .as_ref()
-        .and_then(|(r, _)| r.findings.iter().map(|f| f.severity).max());
-    let vuln_worst = vulns.as_ref().and_then(crate::vuln::worst);
-    let worst = secret_worst.max(vuln_worst);
-    let failing = fail_on.is_some_and(|t| worst.is_some_and(|w| w >= t));
-    Ok(if failing { exit::FINDINGS } else { exit::OK })
+    Ok(if rep.failing() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
 }
 
 #[allow(clippy::print_stderr)]
@@ -413,8 +361,8 @@ pub fn rules_list(a: &RulesListArgs) -> Result<u8> {
     let _ = a.kind;
     let rules = rampart_secrets::RuleSet::builtin().context("compiling the secret rules")?;
     match a.format {
-        Format::Table => output::emit(None, &report::rules_table(&rules))?,
-        Format::Json => output::emit_json(None, &report::rules_json(&rules))?,
+        Format::Table => output::emit(None, &crate::secret::rules_table(&rules))?,
+        Format::Json => output::emit_json(None, &crate::secret::rules_json(&rules))?,
     }
     Ok(exit::OK)
 }

@@ -10,6 +10,7 @@ mod db;
 mod output;
 mod progress;
 mod report;
+mod secret;
 mod vuln;
 
 use std::process::ExitCode;

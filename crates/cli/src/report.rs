@@ -1,206 +1,282 @@
-//! Scan reports in every output format: table, JSON, SARIF 2.1.0, JUnit XML.
-//! Findings arrive already redacted; nothing here sees a secret.
+//! `rampart scan` reports, one writer per output format for every scanner:
+//! table, JSON, SARIF 2.1.0 and JUnit XML. Each scanner hands its results
+//! over as a [`Section`]; the writers here decide everything the formats
+//! share (severity levels, SARIF URIs and `security-severity`, which JUnit
+//! cases fail under `--fail-on`, the combined summary), so the scanners
+//! cannot drift apart.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use rampart_model::{ScannerKind, Severity};
-use rampart_secrets::{Finding, Origin, RuleSet, ScanReport};
 use serde_json::{Value, json};
 
-/// What a scan produced, with what the outputs need around it.
-#[derive(Debug)]
+/// Where the project's documentation lives (SARIF `informationUri`).
+pub const INFO_URI: &str = "https://example.invalid/rampart";
+
+/// The rule (check, advisory) a finding comes from.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// A page about the rule (SARIF `helpUri`).
+    pub help_uri: Option<String>,
+    /// Default severity of the rule.
+    pub severity: Severity,
+    /// A 0-10 score when the source has one (CVSS): SARIF
+    /// `security-severity` uses it instead of the severity's default.
+    pub score: Option<f64>,
+    /// `high`, `medium` or `low` when the scanner knows how often the rule
+    /// is right (SARIF `precision`).
+    pub precision: Option<&'static str>,
+    /// SARIF tags besides `security`.
+    pub tags: Vec<&'static str>,
+}
+
+/// A layer of an image holding the evidence.
+#[derive(Debug, Clone)]
+pub struct LayerLoc {
+    pub index: Option<usize>,
+    pub diff_id: String,
+}
+
+/// Where in the target a finding is.
+#[derive(Debug, Clone, Default)]
+pub struct Location {
+    /// Path from the target's root.
+    pub path: String,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    /// Byte offset, when there is no line (binary files).
+    pub offset: Option<u64>,
+    pub layer: Option<LayerLoc>,
+}
+
+/// One finding, as every format sees it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub severity: Severity,
+    pub rule: RuleInfo,
+    /// One sentence: what was found where (SARIF message).
+    pub message: String,
+    pub location: Option<Location>,
+    /// SARIF `partialFingerprints` key and value.
+    pub fingerprint: (&'static str, String),
+    /// SARIF result properties.
+    pub properties: Value,
+    /// The scanner's own JSON form of the finding.
+    pub json: Value,
+}
+
+/// A finding inside a JUnit test case.
+#[derive(Debug, Clone)]
+pub struct CaseFinding {
+    pub severity: Severity,
+    /// The failure's `message` attribute.
+    pub message: String,
+    /// The failure's text.
+    pub body: String,
+}
+
+/// A JUnit test case: it fails when one of its findings is at or above
+/// `--fail-on` (any finding without it), is skipped when all of them are
+/// below, and passes without findings.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub classname: String,
+    pub name: String,
+    pub findings: Vec<CaseFinding>,
+}
+
+/// What one scanner contributes to a report.
+pub trait Section {
+    fn kind(&self) -> ScannerKind;
+    /// A heading for the table form ("Secrets").
+    fn title(&self) -> &'static str;
+    /// What ran, for the table's `Scanners:` line ("secret (211 rules)").
+    fn describe(&self) -> String;
+    /// `scanners.<kind>` in JSON, besides `"status": "ran"`.
+    fn status(&self) -> Value;
+    /// The findings, in the scanner's order (most important first).
+    fn items(&self) -> Vec<Item>;
+    /// The table body: findings, skips, the scanner's own summary line.
+    fn table(&self) -> String;
+    /// What else the scanner reports in JSON, under its name (statistics,
+    /// skipped inputs, suppressions, warnings).
+    fn details(&self) -> Value;
+    /// Inputs skipped and other remarks (SARIF tool notifications).
+    fn notifications(&self) -> Vec<String>;
+    /// JUnit test cases.
+    fn cases(&self) -> Vec<Case>;
+}
+
+/// A whole scan: the target, every scanner that ran, those that could not.
 pub struct Report<'a> {
     pub target: &'a str,
     pub kind: &'a str,
-    pub secrets: &'a ScanReport,
-    pub rules: &'a RuleSet,
+    pub sections: Vec<Box<dyn Section + 'a>>,
     pub unavailable: &'a [(ScannerKind, &'static str)],
     pub fail_on: Option<Severity>,
 }
 
-const INFO_URI: &str = "https://example.invalid/rampart";
-
-fn location(f: &Finding) -> String {
-    let mut s = f.path.clone();
-    match (f.line, f.column) {
-        (Some(l), Some(c)) => {
-            let _ = write!(s, ":{l}:{c}");
-        }
-        _ => {
-            let _ = write!(s, "@{}", f.offset);
-        }
+impl std::fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("target", &self.target)
+            .field("sections", &self.sections.len())
+            .finish_non_exhaustive()
     }
-    if let Some(layer) = &f.layer {
-        let _ = write!(
-            s,
-            " [layer {}{}]",
-            layer.index,
-            if layer.removed { ", deleted later" } else { "" }
-        );
-    }
-    s
 }
 
-fn counts(findings: &[Finding]) -> BTreeMap<Severity, usize> {
-    let mut m = BTreeMap::new();
-    for f in findings {
-        *m.entry(f.severity).or_insert(0) += 1;
+impl Report<'_> {
+    /// The highest severity found by any scanner.
+    pub fn worst(&self) -> Option<Severity> {
+        self.sections
+            .iter()
+            .flat_map(|s| s.items())
+            .map(|i| i.severity)
+            .max()
     }
-    m
+
+    /// True when `--fail-on` is set and some finding reaches it.
+    pub fn failing(&self) -> bool {
+        self.fail_on
+            .is_some_and(|t| self.worst().is_some_and(|w| w >= t))
+    }
 }
 
-fn summary_line(r: &Report<'_>) -> String {
-    let s = r.secrets;
-    let by: Vec<String> = counts(&s.findings)
-        .iter()
-        .rev()
-        .map(|(sev, n)| format!("{n} {sev}"))
-        .collect();
-    format!(
-        "{} secret{} found{}; {} files scanned, {} suppressed by ignore files, {} skipped",
-        s.findings.len(),
-        if s.findings.len() == 1 { "" } else { "s" },
-        if by.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", by.join(", "))
-        },
-        s.stats.files,
-        s.stats.suppressed,
-        s.skips.len()
-    )
+/// "3 critical, 1 low", most severe first.
+pub fn severity_counts(items: impl IntoIterator<Item = Severity>) -> String {
+    let mut m: BTreeMap<Severity, usize> = BTreeMap::new();
+    for s in items {
+        *m.entry(s).or_insert(0) += 1;
+    }
+    let parts: Vec<String> = m.iter().rev().map(|(s, n)| format!("{n} {s}")).collect();
+    parts.join(", ")
+}
+
+/// Left-aligned columns, two spaces apart, the last one unpadded.
+pub fn columns<const N: usize>(head: [&str; N], rows: &[[String; N]]) -> String {
+    let mut w = head.map(|h| h.chars().count());
+    for row in rows {
+        for (i, c) in row.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            l.push_str(c);
+            if i + 1 < N {
+                l.push_str(&" ".repeat(w[i] - c.chars().count() + 2));
+            }
+        }
+        l.truncate(l.trim_end().len());
+        l.push('\n');
+        l
+    };
+    let mut out = line(head);
+    for row in rows {
+        out.push_str(&line(std::array::from_fn(|i| row[i].as_str())));
+    }
+    out
 }
 
 /// The table form.
 pub fn table(r: &Report<'_>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Target: {} ({})", r.target, r.kind);
-    let _ = write!(out, "Scanners: secret ({} rules)", r.rules.rules().len());
+    let ran: Vec<String> = r.sections.iter().map(|s| s.describe()).collect();
+    let _ = write!(out, "Scanners: {}", ran.join(", "));
     if !r.unavailable.is_empty() {
         let names: Vec<&str> = r.unavailable.iter().map(|(k, _)| k.as_str()).collect();
         let _ = write!(out, "; not available: {}", names.join(", "));
     }
-    out.push_str("\n\n");
-    let rows: Vec<[String; 6]> = r
-        .secrets
-        .findings
-        .iter()
-        .map(|f| {
-            [
-                f.severity.to_string(),
-                f.confidence.as_str().to_string(),
-                f.rule_id.clone(),
-                location(f),
-                f.redacted.clone(),
-                f.fingerprint.clone(),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
-        out.push_str("No secrets found.\n");
-    } else {
-        let header = [
-            "SEVERITY",
-            "CONFIDENCE",
-            "RULE",
-            "LOCATION",
-            "SECRET",
-            "FINGERPRINT",
-        ];
-        let mut w = header.map(str::len);
-        for row in &rows {
-            for (i, c) in row.iter().enumerate() {
-                w[i] = w[i].max(c.chars().count());
-            }
-        }
-        let line = |cells: [&str; 6]| {
-            let mut l = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                if i == 5 {
-                    l.push_str(c);
-                } else {
-                    let pad = w[i] - c.chars().count();
-                    l.push_str(c);
-                    l.push_str(&" ".repeat(pad + 2));
-                }
-            }
-            l.push('\n');
-            l
-        };
-        out.push_str(&line(header));
-        for row in &rows {
-            out.push_str(&line([
-                &row[0], &row[1], &row[2], &row[3], &row[4], &row[5],
-            ]));
-        }
+    out.push('\n');
+    for s in &r.sections {
+        let _ = write!(out, "\n{}\n\n{}", s.title(), s.table());
     }
-    if !r.secrets.skips.is_empty() {
-        let _ = writeln!(out, "\nSkipped ({}):", r.secrets.skips.len());
-        for s in &r.secrets.skips {
-            match s.layer {
-                Some(l) => {
-                    let _ = writeln!(out, "  [layer {l}] {}: {}", s.path, s.reason);
-                }
-                None => {
-                    let _ = writeln!(out, "  {}: {}", s.path, s.reason);
-                }
+    if r.sections.len() > 1 {
+        let all: Vec<Severity> = r
+            .sections
+            .iter()
+            .flat_map(|s| s.items())
+            .map(|i| i.severity)
+            .collect();
+        let by = severity_counts(all.iter().copied());
+        let _ = writeln!(
+            out,
+            "\nTotal: {} finding{}{}",
+            all.len(),
+            if all.len() == 1 { "" } else { "s" },
+            if by.is_empty() {
+                String::new()
+            } else {
+                format!(" ({by})")
             }
-        }
+        );
     }
-    let _ = writeln!(out, "\n{}", summary_line(r));
     out
 }
 
 /// The JSON document (docs/formats/json.md).
 pub fn json(r: &Report<'_>) -> Value {
     let mut scanners = serde_json::Map::new();
-    scanners.insert(
-        "secret".to_string(),
-        json!({"status": "ran", "rules": r.rules.rules().len()}),
-    );
+    let mut details = serde_json::Map::new();
+    let mut findings = Vec::new();
+    let mut by_scanner = serde_json::Map::new();
+    let mut severities = Vec::new();
+    for s in &r.sections {
+        let mut status = json!({"status": "ran"});
+        if let (Some(o), Value::Object(more)) = (status.as_object_mut(), s.status()) {
+            o.extend(more);
+        }
+        scanners.insert(s.kind().to_string(), status);
+        let items = s.items();
+        by_scanner.insert(s.kind().to_string(), json!(items.len()));
+        for i in items {
+            severities.push(i.severity);
+            let mut v = i.json;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("scanner".to_string(), json!(s.kind()));
+            }
+            findings.push(v);
+        }
+        details.insert(s.kind().to_string(), s.details());
+    }
     for (k, why) in r.unavailable {
         scanners.insert(
             k.to_string(),
             json!({"status": "unavailable", "reason": why}),
         );
     }
-    let by: BTreeMap<String, usize> = counts(&r.secrets.findings)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    let findings: Vec<Value> = r
-        .secrets
-        .findings
-        .iter()
-        .map(|f| {
-            let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
-            if let Some(o) = v.as_object_mut() {
-                o.insert("scanner".to_string(), json!("secret"));
-            }
-            v
-        })
-        .collect();
-    json!({
+    let mut by_severity: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &severities {
+        *by_severity.entry(s.to_string()).or_insert(0) += 1;
+    }
+    let mut doc = json!({
         "target": r.target,
         "kind": r.kind,
         "tool": {"name": "rampart", "version": env!("CARGO_PKG_VERSION")},
         "scanners": scanners,
         "fail_on": r.fail_on,
         "summary": {
-            "findings": r.secrets.findings.len(),
-            "by_severity": by,
-            "files_scanned": r.secrets.stats.files,
-            "bytes_scanned": r.secrets.stats.bytes,
-            "suppressed": r.secrets.stats.suppressed,
-            "skipped": r.secrets.skips.len(),
+            "findings": findings.len(),
+            "by_severity": by_severity,
+            "by_scanner": by_scanner,
+            "failing": r.failing(),
         },
         "findings": findings,
-        "skips": r.secrets.skips,
-    })
+    });
+    if let Some(o) = doc.as_object_mut() {
+        o.extend(details);
+    }
+    doc
 }
 
-fn sarif_level(s: Severity) -> &'static str {
+/// SARIF `level` of a severity.
+pub fn sarif_level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -208,18 +284,22 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-fn security_severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "9.5",
-        Severity::High => "8.0",
-        Severity::Medium => "5.5",
-        Severity::Low => "3.0",
-        Severity::Info | Severity::Unknown => "0.0",
-    }
+/// SARIF `security-severity` (GitHub's 0-10 scale): the rule's own score
+/// when it has one, else the middle of its severity's band.
+pub fn security_severity(rule: &RuleInfo) -> String {
+    let score = rule.score.unwrap_or(match rule.severity {
+        Severity::Critical => 9.5,
+        Severity::High => 8.0,
+        Severity::Medium => 5.5,
+        Severity::Low => 3.0,
+        Severity::Info | Severity::Unknown => 0.0,
+    });
+    format!("{score:.1}")
 }
 
-/// A relative URI for a path in the target (SARIF artifact locations).
-fn uri(path: &str) -> String {
+/// A relative URI reference for a path in the target (RFC 3986: what is
+/// not unreserved, a sub-delimiter, `:`, `@` or `/` is percent-encoded).
+pub fn uri(path: &str) -> String {
     let mut out = String::new();
     for b in path.trim_start_matches('/').bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
@@ -228,125 +308,125 @@ fn uri(path: &str) -> String {
             let _ = write!(out, "%{b:02X}");
         }
     }
+    // A first segment with a colon would read as a scheme.
+    if let Some(first) = out.split('/').next()
+        && first.contains(':')
+    {
+        out.insert_str(0, "./");
+    }
     out
 }
 
-/// The SARIF 2.1.0 log (docs/formats/sarif.md).
-pub fn sarif(r: &Report<'_>) -> Value {
-    let mut used: Vec<&str> = r
-        .secrets
-        .findings
-        .iter()
-        .map(|f| f.rule_id.as_str())
-        .collect();
-    used.sort_unstable();
-    used.dedup();
-    let rules: Vec<Value> = used
-        .iter()
-        .filter_map(|id| r.rules.get(id))
+fn sarif_location(l: &Location) -> Value {
+    let mut physical = json!({"artifactLocation": {"uri": uri(&l.path)}});
+    match (l.line, l.column, l.offset) {
+        (Some(line), Some(col), _) => {
+            physical["region"] = json!({"startLine": line, "startColumn": col});
+        }
+        (Some(line), None, _) => physical["region"] = json!({"startLine": line}),
+        (None, _, Some(off)) => physical["region"] = json!({"byteOffset": off}),
+        (None, _, None) => {}
+    }
+    let mut loc = json!({"physicalLocation": physical});
+    if let Some(layer) = &l.layer {
+        loc["logicalLocations"] = json!([{
+            "name": layer.index.map_or_else(|| "layer".to_string(), |i| format!("layer {i}")),
+            "fullyQualifiedName": layer.diff_id,
+            "kind": "module",
+        }]);
+    }
+    loc
+}
+
+fn sarif_run(r: &Report<'_>, s: &dyn Section) -> Value {
+    let items = s.items();
+    let mut rules: BTreeMap<&str, &RuleInfo> = BTreeMap::new();
+    for i in &items {
+        rules.entry(i.rule.id.as_str()).or_insert(&i.rule);
+    }
+    let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(n, k)| (*k, n)).collect();
+    let rule_docs: Vec<Value> = rules
+        .values()
         .map(|rule| {
-            let precision = match rule.confidence {
-                rampart_secrets::Confidence::High => "high",
-                rampart_secrets::Confidence::Medium => "medium",
-                rampart_secrets::Confidence::Low => "low",
-            };
+            let mut props = json!({
+                "tags": std::iter::once("security").chain(rule.tags.iter().copied()).collect::<Vec<_>>(),
+                "security-severity": security_severity(rule),
+            });
+            if let Some(p) = rule.precision {
+                props["precision"] = json!(p);
+            }
             json!({
                 "id": rule.id,
                 "name": rule.name,
-                "shortDescription": {"text": rule.name},
+                // An advisory's "name" is its id: its summary says more.
+                "shortDescription": {"text": if rule.name == rule.id { &rule.description } else { &rule.name }},
                 "fullDescription": {"text": rule.description},
-                "helpUri": rule.references.first().map_or(INFO_URI, String::as_str),
-                "help": {"text": format!("{} Rule {}; see docs/secrets.md.", rule.description, rule.id)},
+                "helpUri": rule.help_uri.as_deref().unwrap_or(INFO_URI),
+                "help": {"text": format!("{} ({} rule {})", rule.description, s.kind(), rule.id)},
                 "defaultConfiguration": {"level": sarif_level(rule.severity)},
-                "properties": {
-                    "tags": ["security", "secret"],
-                    "precision": precision,
-                    "security-severity": security_severity(rule.severity),
-                },
-            })
-        })
-        .collect();
-    let results: Vec<Value> = r
-        .secrets
-        .findings
-        .iter()
-        .map(|f| {
-            let index = used.iter().position(|u| *u == f.rule_id).unwrap_or(0);
-            let region = match (f.line, f.column) {
-                (Some(l), Some(c)) => json!({"startLine": l, "startColumn": c}),
-                _ => json!({"byteOffset": f.offset}),
-            };
-            let mut loc = json!({
-                "physicalLocation": {
-                    "artifactLocation": {"uri": uri(&f.path)},
-                    "region": region,
-                }
-            });
-            if let Some(layer) = &f.layer {
-                loc["logicalLocations"] = json!([{
-                    "name": format!("layer {}", layer.index),
-                    "fullyQualifiedName": layer.diff_id,
-                    "kind": "module",
-                }]);
-            }
-            let mut props = json!({
-                "severity": f.severity,
-                "confidence": f.confidence,
-                "redacted": f.redacted,
-                "origin": f.origin,
-            });
-            if let Some(layer) = &f.layer {
-                props["layer"] = json!(layer);
-            }
-            json!({
-                "ruleId": f.rule_id,
-                "ruleIndex": index,
-                "level": sarif_level(f.severity),
-                "kind": "fail",
-                "message": {"text": format!(
-                    "{} ({}) found: {}. Fingerprint {}.",
-                    f.rule_name, f.severity, f.redacted, f.fingerprint
-                )},
-                "locations": [loc],
-                "partialFingerprints": {"rampartSecret/v1": f.fingerprint},
                 "properties": props,
             })
         })
         .collect();
-    let notifications: Vec<Value> = r
-        .secrets
-        .skips
+    let results: Vec<Value> = items
         .iter()
-        .map(|s| {
-            json!({
-                "level": "note",
-                "message": {"text": format!("skipped {}: {}", s.path, s.reason)},
-            })
+        .map(|i| {
+            let mut res = json!({
+                "ruleId": i.rule.id,
+                "ruleIndex": index.get(i.rule.id.as_str()).copied().unwrap_or(0),
+                "level": sarif_level(i.severity),
+                "kind": "fail",
+                "message": {"text": i.message},
+                "partialFingerprints": {i.fingerprint.0: i.fingerprint.1},
+                "properties": i.properties,
+            });
+            if let Some(l) = &i.location {
+                res["locations"] = json!([sarif_location(l)]);
+            }
+            res
         })
+        .collect();
+    let notifications: Vec<Value> = s
+        .notifications()
+        .into_iter()
+        .map(|text| json!({"level": "note", "message": {"text": text}}))
+        .collect();
+    json!({
+        "tool": {"driver": {
+            "name": "rampart",
+            "informationUri": INFO_URI,
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "rules": rule_docs,
+        }},
+        "automationDetails": {"id": format!("rampart/{}/", s.kind())},
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+        "invocations": [{
+            "executionSuccessful": true,
+            "toolExecutionNotifications": notifications,
+        }],
+        "properties": {"target": r.target, "kind": r.kind, "scanner": s.kind()},
+    })
+}
+
+/// The SARIF 2.1.0 log (docs/formats/sarif.md): one run per scanner.
+pub fn sarif(r: &Report<'_>) -> Value {
+    let runs: Vec<Value> = r
+        .sections
+        .iter()
+        .map(|s| sarif_run(r, s.as_ref()))
         .collect();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "rampart",
-                "informationUri": INFO_URI,
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-            "invocations": [{
-                "executionSuccessful": true,
-                "toolExecutionNotifications": notifications,
-            }],
-            "properties": {"target": r.target, "kind": r.kind},
-        }],
+        "runs": runs,
     })
 }
 
-fn xml(s: &str) -> String {
+/// Text for an XML attribute or element; control characters XML 1.0
+/// cannot carry become `?`.
+pub fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -362,132 +442,121 @@ fn xml(s: &str) -> String {
     out
 }
 
-/// The JUnit XML report (docs/formats/junit.md): one test case per
-/// finding, failing when at or above `--fail-on` (every finding without
-/// it), skipped below; one skipped case per unavailable scanner.
+/// The JUnit XML report (docs/formats/junit.md): a test suite per scanner;
+/// one skipped suite per unavailable scanner.
 pub fn junit(r: &Report<'_>) -> String {
-    let findings = &r.secrets.findings;
-    let failing = |f: &Finding| r.fail_on.is_none_or(|t| f.severity >= t);
-    let failures = findings.iter().filter(|f| failing(f)).count();
-    let below = findings.len() - failures;
-    let tests = findings.len().max(1);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"rampart scan\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{}\">",
-        tests + r.unavailable.len(),
-        below + r.unavailable.len()
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"secret: {}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{below}\">",
-        xml(r.target)
-    );
-    if findings.is_empty() {
+    let failing = |c: &Case| {
+        c.findings
+            .iter()
+            .any(|f| r.fail_on.is_none_or(|t| f.severity >= t))
+    };
+    let mut suites = String::new();
+    let (mut all_tests, mut all_failures, mut all_skipped) = (0, 0, 0);
+    for s in &r.sections {
+        let cases = s.cases();
+        let failures = cases.iter().filter(|c| failing(c)).count();
+        let skipped = cases
+            .iter()
+            .filter(|c| !c.findings.is_empty() && !failing(c))
+            .count();
+        all_tests += cases.len();
+        all_failures += failures;
+        all_skipped += skipped;
         let _ = writeln!(
-            out,
-            "    <testcase classname=\"secret\" name=\"no secrets found ({} files)\"/>",
-            r.secrets.stats.files
+            suites,
+            "  <testsuite name=\"{}: {}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+            s.kind(),
+            xml(r.target),
+            cases.len()
         );
-    }
-    for f in findings {
-        let name = format!("{} {}", f.rule_id, location(f));
-        let _ = writeln!(
-            out,
-            "    <testcase classname=\"secret.{}\" name=\"{}\">",
-            xml(&f.path),
-            xml(&name)
-        );
-        let body = format!(
-            "rule: {} ({})\nlocation: {}\nseverity: {}, confidence: {}\nsecret: {}\nfingerprint: {}{}",
-            f.rule_id,
-            f.rule_name,
-            location(f),
-            f.severity,
-            f.confidence.as_str(),
-            f.redacted,
-            f.fingerprint,
-            match f.origin {
-                Origin::File => "",
-                Origin::BinaryStrings => "\norigin: printable strings of a binary file",
-                Origin::ImageEnv => "\norigin: image configuration, Env",
-                Origin::ImageLabel => "\norigin: image configuration, Labels",
-                Origin::ImageHistory => "\norigin: image build history",
+        for c in &cases {
+            let open = format!(
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml(&c.classname),
+                xml(&c.name)
+            );
+            if c.findings.is_empty() {
+                let _ = writeln!(suites, "{open}/>");
+                continue;
             }
-        );
-        if failing(f) {
-            let _ = writeln!(
-                out,
-                "      <failure message=\"{}\" type=\"{}\">{}</failure>",
-                xml(&format!("{}: {}", f.rule_name, f.redacted)),
-                f.severity,
-                xml(&body)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "      <skipped message=\"{}\"/>",
-                xml(&format!(
-                    "{} finding below --fail-on {}",
-                    f.severity,
-                    r.fail_on.map_or("-", Severity::as_str)
-                ))
-            );
+            let _ = writeln!(suites, "{open}>");
+            if failing(c) {
+                for f in &c.findings {
+                    let _ = writeln!(
+                        suites,
+                        "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                        xml(&f.message),
+                        f.severity,
+                        xml(&f.body)
+                    );
+                }
+            } else {
+                let worst = c.findings.iter().map(|f| f.severity).max();
+                let _ = writeln!(
+                    suites,
+                    "      <skipped message=\"{}\"/>",
+                    xml(&format!(
+                        "{} finding{} up to {} below --fail-on {}",
+                        c.findings.len(),
+                        if c.findings.len() == 1 { "" } else { "s" },
+                        worst.map_or("-", Severity::as_str),
+                        r.fail_on.map_or("-", Severity::as_str)
+                    ))
+                );
+            }
+            suites.push_str("    </testcase>\n");
         }
-        out.push_str("    </testcase>\n");
+        suites.push_str("  </testsuite>\n");
     }
-    out.push_str("  </testsuite>\n");
     for (k, why) in r.unavailable {
+        all_tests += 1;
+        all_skipped += 1;
         let _ = writeln!(
-            out,
+            suites,
             "  <testsuite name=\"{k}\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"1\">\n    \
              <testcase classname=\"{k}\" name=\"{k} scanner\">\n      <skipped message=\"{}\"/>\n    \
              </testcase>\n  </testsuite>",
             xml(why)
         );
     }
-    out.push_str("</testsuites>\n");
-    out
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"rampart scan\" tests=\"{all_tests}\" \
+         failures=\"{all_failures}\" errors=\"0\" skipped=\"{all_skipped}\">\n{suites}</testsuites>\n"
+    )
 }
 
-/// `rules list` as a table.
-pub fn rules_table(rules: &RuleSet) -> String {
-    let w = rules.rules().iter().map(|r| r.id.len()).max().unwrap_or(2);
-    let mut out = format!("{:<w$}  SEVERITY  CONFIDENCE  NAME\n", "ID");
-    for r in rules.rules() {
-        let _ = writeln!(
-            out,
-            "{:<w$}  {:<8}  {:<10}  {}",
-            r.id,
-            r.severity.as_str(),
-            r.confidence.as_str(),
-            r.name
-        );
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_references() {
+        assert_eq!(uri("/etc/app config.yml"), "etc/app%20config.yml");
+        assert_eq!(uri("/a/b%c#d?e"), "a/b%25c%23d%3Fe");
+        assert_eq!(uri("c:/x"), "./c:/x");
+        assert_eq!(uri("/lib/x.jar!/META-INF/a"), "lib/x.jar!/META-INF/a");
     }
-    let _ = writeln!(out, "\n{} secret rules", rules.rules().len());
-    out
-}
 
-/// `rules list` as JSON.
-pub fn rules_json(rules: &RuleSet) -> Value {
-    let list: Vec<Value> = rules
-        .rules()
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "kind": "secret",
-                "name": r.name,
-                "description": r.description,
-                "severity": r.severity,
-                "confidence": r.confidence,
-                "keywords": r.keywords,
-                "pattern": r.pattern,
-                "scope": r.scope,
-                "generic": r.generic,
-                "references": r.references,
-            })
-        })
-        .collect();
-    json!({"rules": list})
+    #[test]
+    fn security_severity_prefers_the_score() {
+        let mut rule = RuleInfo {
+            id: "x".into(),
+            name: "x".into(),
+            description: String::new(),
+            help_uri: None,
+            severity: Severity::High,
+            score: None,
+            precision: None,
+            tags: Vec::new(),
+        };
+        assert_eq!(security_severity(&rule), "8.0");
+        rule.score = Some(9.81);
+        assert_eq!(security_severity(&rule), "9.8");
+    }
+
+    #[test]
+    fn columns_align() {
+        let t = columns(["A", "BB"], &[["xxx".to_string(), "y".to_string()]]);
+        assert_eq!(t, "A    BB\nxxx  y\n");
+    }
 }

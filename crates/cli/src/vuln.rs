@@ -5,10 +5,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use rampart_model::ScannerKind;
 use rampart_model::Severity;
 use rampart_sbom::{Package, Sbom};
 use rampart_vulndb::{Database, DistroRef, Finding, MatchReport, MatchStatus, PackageRef};
 use serde_json::{Value, json};
+
+use crate::report::{self, Case, CaseFinding, Item, LayerLoc, Location, RuleInfo, Section};
 
 /// What a vulnerability scan found.
 #[derive(Debug, serde::Serialize)]
@@ -129,11 +132,6 @@ pub fn scan(sbom: Sbom, db_dir: &Path, max_age_days: u64, filters: Filters) -> R
     })
 }
 
-/// The highest severity among the findings.
-pub fn worst(r: &VulnReport) -> Option<Severity> {
-    r.findings.iter().map(|f| f.severity).max()
-}
-
 fn fixed(f: &Finding) -> String {
     match f.status {
         MatchStatus::Unfixed => "(unfixed)".to_string(),
@@ -142,226 +140,224 @@ fn fixed(f: &Finding) -> String {
     }
 }
 
-/// The table form.
-pub fn table(r: &VulnReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "Target: {} ({})", r.target, r.kind);
-    for w in &r.warnings {
-        let _ = writeln!(out, "warning: {w}");
-    }
-    out.push('\n');
-    let rows: Vec<[String; 7]> = r
-        .findings
-        .iter()
-        .map(|f| {
-            let mut flags = Vec::new();
-            if f.kev.is_some() {
-                flags.push("KEV".to_string());
-            }
-            if let Some(e) = &f.epss {
-                flags.push(format!("EPSS {:.1}%", e.score * 100.0));
-            }
-            [
-                f.severity.to_string().to_uppercase(),
-                f.id.clone(),
-                f.package_name.clone(),
-                f.package_version.clone(),
-                fixed(f),
-                format!("{:.0}", f.risk.score),
-                flags.join(" "),
-            ]
-        })
-        .collect();
-    let head = [
-        "SEVERITY", "ID", "PACKAGE", "VERSION", "FIXED IN", "RISK", "SIGNALS",
-    ];
-    let widths: Vec<usize> = (0..7)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(head[i].len())
-        })
-        .collect();
-    let line = |cells: &[&str]| -> String {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i == cells.len() - 1 {
-                s.push_str(c);
-            } else {
-                let _ = write!(s, "{c:<w$}  ", w = widths[i]);
-            }
-        }
-        s.trim_end().to_string()
-    };
-    let _ = writeln!(out, "{}", line(&head));
-    for row in &rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        let _ = writeln!(out, "{}", line(&cells));
-    }
-    let mut counts = std::collections::BTreeMap::new();
-    for f in &r.findings {
-        *counts
-            .entry(std::cmp::Reverse(f.severity))
-            .or_insert(0_usize) += 1;
-    }
-    let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {}", s.0)).collect();
-    let _ = writeln!(
-        out,
-        "\n{} findings ({}) in {} packages; {} packages without an advisory source",
-        r.findings.len(),
-        if summary.is_empty() {
-            "none".to_string()
-        } else {
-            summary.join(", ")
-        },
-        r.sbom.packages.len(),
-        r.skipped.len()
-    );
-    if !r.suppressed.is_empty() {
-        let _ = writeln!(out, "{} suppressed:", r.suppressed.len());
-        for s in &r.suppressed {
-            let why = s
-                .reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
-            let _ = writeln!(out, "  {} {} by {}{why}", s.id, s.package, s.by);
-        }
-    }
-    out
-}
-
-fn sarif_level(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical | Severity::High => "error",
-        Severity::Medium => "warning",
-        Severity::Low | Severity::Info | Severity::Unknown => "note",
-    }
-}
-
-/// SARIF 2.1.0: one rule per advisory id, one result per finding, located
-/// at the file that gave the package away.
-pub fn sarif(r: &VulnReport, tool_version: &str) -> Value {
-    let mut rules: Vec<Value> = Vec::new();
-    let mut rule_index = std::collections::HashMap::new();
-    let mut results = Vec::new();
-    for f in &r.findings {
-        let idx = *rule_index.entry(f.id.clone()).or_insert_with(|| {
-            let best = f.cvss.iter().filter_map(|c| c.base_score).fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
-            rules.push(json!({
-                "id": f.id,
-                "name": f.id,
-                "shortDescription": {"text": f.summary.clone().unwrap_or_else(|| f.id.clone())},
-                "helpUri": f.references.first().cloned().unwrap_or_else(|| format!("https://osv.dev/vulnerability/{}", f.id)),
-                "properties": {
-                    "security-severity": format!("{:.1}", best.unwrap_or(match f.severity {
-                        Severity::Critical => 9.5, Severity::High => 8.0, Severity::Medium => 5.5,
-                        Severity::Low => 2.0, Severity::Info | Severity::Unknown => 0.0,
-                    })),
-                    "tags": ["security", "vulnerability"],
-                },
-            }));
-            rules.len() - 1
-        });
-        let location = r
-            .sbom
-            .packages
-            .get(f.package)
-            .and_then(|p| p.locations.iter().next())
-            .map_or_else(|| "/".to_string(), |l| l.path.clone());
-        results.push(json!({
-            "ruleId": f.id,
-            "ruleIndex": idx,
-            "level": sarif_level(f.severity),
-            "message": {"text": format!(
-                "{} {} is affected by {} ({}); fixed in: {}",
-                f.package_name, f.package_version, f.ids.join(", "), f.severity, fixed(f)
-            )},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": location.trim_start_matches('/')}}}],
-            "partialFingerprints": {"rampart/v1": format!("{}|{}|{}", f.id, f.purl.clone().unwrap_or_default(), f.package_version)},
-            "properties": {"purl": f.purl, "status": f.status, "risk": f.risk.score, "riskReasons": f.risk.reasons},
-        }));
-    }
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "rampart",
-                "version": tool_version,
-                "informationUri": "https://example.invalid/rampart",
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    })
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// JUnit XML: a test case per package, failing when it has findings.
-pub fn junit(r: &VulnReport) -> String {
-    let mut by_pkg: std::collections::BTreeMap<usize, Vec<&Finding>> =
-        std::collections::BTreeMap::new();
-    for f in &r.findings {
-        by_pkg.entry(f.package).or_default().push(f);
-    }
-    let mut cases = String::new();
-    for (i, p) in r.sbom.packages.iter().enumerate() {
-        let name = xml_escape(&format!("{}@{}", p.name, p.version));
-        match by_pkg.get(&i) {
-            None => {
-                let _ = writeln!(
-                    cases,
-                    "    <testcase classname=\"{}\" name=\"{name}\"/>",
-                    p.ecosystem.purl_type()
-                );
-            }
-            Some(fs) => {
-                let _ = writeln!(
-                    cases,
-                    "    <testcase classname=\"{}\" name=\"{name}\">",
-                    p.ecosystem.purl_type()
-                );
-                for f in fs {
-                    let _ = writeln!(
-                        cases,
-                        "      <failure type=\"{}\" message=\"{}\">{}</failure>",
-                        f.severity,
-                        xml_escape(&format!(
-                            "{} ({}), fixed in: {}",
-                            f.id,
-                            f.severity,
-                            fixed(f)
-                        )),
-                        xml_escape(&f.summary.clone().unwrap_or_default())
-                    );
+impl VulnReport {
+    fn table_rows(&self) -> Vec<[String; 7]> {
+        self.findings
+            .iter()
+            .map(|f| {
+                let mut flags = Vec::new();
+                if f.kev.is_some() {
+                    flags.push("KEV".to_string());
                 }
-                cases.push_str("    </testcase>\n");
-            }
-        }
+                if let Some(e) = &f.epss {
+                    flags.push(format!("EPSS {:.1}%", e.score * 100.0));
+                }
+                [
+                    f.severity.to_string().to_uppercase(),
+                    f.id.clone(),
+                    f.package_name.clone(),
+                    f.package_version.clone(),
+                    fixed(f),
+                    format!("{:.0}", f.risk.score),
+                    flags.join(" "),
+                ]
+            })
+            .collect()
     }
-    let failures = by_pkg.len();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"rampart\" tests=\"{n}\" failures=\"{failures}\">\n  \
-         <testsuite name=\"{}\" tests=\"{n}\" failures=\"{failures}\">\n{cases}  </testsuite>\n</testsuites>\n",
-        xml_escape(&format!("vulnerabilities: {}", r.target)),
-        n = r.sbom.packages.len()
-    )
+
+    fn location(&self, f: &Finding) -> Option<Location> {
+        let l = self.sbom.packages.get(f.package)?.locations.iter().next()?;
+        Some(Location {
+            path: l.path.clone(),
+            layer: l.layer.as_ref().map(|d| LayerLoc {
+                index: None,
+                diff_id: d.clone(),
+            }),
+            ..Location::default()
+        })
+    }
 }
 
-/// The `<testsuite>` elements of a JUnit document from [`junit`].
-pub fn junit_suites(doc: &str) -> Option<&str> {
-    let start = doc.find("<testsuite ")?;
-    let end = doc.rfind("</testsuites>")?;
-    doc.get(start..end)
+fn best_score(f: &Finding) -> Option<f64> {
+    f.cvss
+        .iter()
+        .filter_map(|c| c.base_score)
+        .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))))
+}
+
+impl Section for VulnReport {
+    fn kind(&self) -> ScannerKind {
+        ScannerKind::Vuln
+    }
+
+    fn title(&self) -> &'static str {
+        "Vulnerabilities"
+    }
+
+    fn describe(&self) -> String {
+        format!("vuln ({} packages)", self.sbom.packages.len())
+    }
+
+    fn status(&self) -> Value {
+        json!({"packages": self.sbom.packages.len()})
+    }
+
+    fn items(&self) -> Vec<Item> {
+        self.findings
+            .iter()
+            .map(|f| Item {
+                severity: f.severity,
+                rule: RuleInfo {
+                    id: f.id.clone(),
+                    name: f.id.clone(),
+                    description: f.summary.clone().unwrap_or_else(|| f.id.clone()),
+                    help_uri: Some(
+                        f.references
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| format!("https://osv.dev/vulnerability/{}", f.id)),
+                    ),
+                    severity: f.severity,
+                    score: best_score(f),
+                    precision: None,
+                    tags: vec![if f.kind == rampart_vulndb::FindingKind::Malicious {
+                        "malicious-package"
+                    } else {
+                        "vulnerability"
+                    }],
+                },
+                message: format!(
+                    "{} {} is affected by {} ({}); fixed in: {}",
+                    f.package_name,
+                    f.package_version,
+                    f.ids.join(", "),
+                    f.severity,
+                    fixed(f)
+                ),
+                location: self.location(f),
+                fingerprint: (
+                    "rampartVuln/v1",
+                    format!(
+                        "{}|{}|{}",
+                        f.id,
+                        f.purl.clone().unwrap_or_default(),
+                        f.package_version
+                    ),
+                ),
+                properties: json!({
+                    "purl": f.purl,
+                    "ids": f.ids,
+                    "status": f.status,
+                    "fixedVersions": f.fixed_versions,
+                    "risk": f.risk.score,
+                    "riskReasons": f.risk.reasons,
+                }),
+                json: serde_json::to_value(f).unwrap_or(Value::Null),
+            })
+            .collect()
+    }
+
+    fn table(&self) -> String {
+        let mut out = String::new();
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
+        }
+        let rows = self.table_rows();
+        if rows.is_empty() {
+            out.push_str("No vulnerabilities found.\n");
+        } else {
+            out.push_str(&report::columns(
+                [
+                    "SEVERITY", "ID", "PACKAGE", "VERSION", "FIXED IN", "RISK", "SIGNALS",
+                ],
+                &rows,
+            ));
+        }
+        let by = report::severity_counts(self.findings.iter().map(|f| f.severity));
+        let _ = writeln!(
+            out,
+            "\n{} findings ({}) in {} packages; {} packages without an advisory source",
+            self.findings.len(),
+            if by.is_empty() { "none" } else { by.as_str() },
+            self.sbom.packages.len(),
+            self.skipped.len()
+        );
+        if !self.suppressed.is_empty() {
+            let _ = writeln!(out, "{} suppressed:", self.suppressed.len());
+            for s in &self.suppressed {
+                let why = s
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "  {} {} by {}{why}", s.id, s.package, s.by);
+            }
+        }
+        out
+    }
+
+    fn details(&self) -> Value {
+        json!({
+            "packages": self.sbom.packages.len(),
+            "skipped": self.skipped,
+            "suppressed": self.suppressed,
+            "warnings": self.warnings,
+        })
+    }
+
+    fn notifications(&self) -> Vec<String> {
+        self.warnings
+            .iter()
+            .cloned()
+            .chain(
+                self.skipped
+                    .iter()
+                    .map(|s| format!("package {} not matched: {}", s.purl, s.reason)),
+            )
+            .collect()
+    }
+
+    /// A test case per package, failing with its findings.
+    fn cases(&self) -> Vec<Case> {
+        let mut by_pkg: std::collections::BTreeMap<usize, Vec<&Finding>> =
+            std::collections::BTreeMap::new();
+        for f in &self.findings {
+            by_pkg.entry(f.package).or_default().push(f);
+        }
+        self.sbom
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Case {
+                classname: format!("vuln.{}", p.ecosystem.purl_type()),
+                name: format!("{}@{}", p.name, p.version),
+                findings: by_pkg
+                    .get(&i)
+                    .map(|fs| {
+                        fs.iter()
+                            .map(|f| CaseFinding {
+                                severity: f.severity,
+                                message: format!(
+                                    "{} ({}), fixed in: {}",
+                                    f.id,
+                                    f.severity,
+                                    fixed(f)
+                                ),
+                                body: format!(
+                                    "{}\nids: {}\npurl: {}\nrisk: {:.0} ({})",
+                                    f.summary.clone().unwrap_or_default(),
+                                    f.ids.join(", "),
+                                    f.purl.clone().unwrap_or_default(),
+                                    f.risk.score,
+                                    f.risk.reasons.join("; ")
+                                ),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
 }
 
 /// CycloneDX 1.6 with a `vulnerabilities` array whose `affects[].ref`

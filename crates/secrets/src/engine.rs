@@ -134,15 +134,12 @@ impl<'r> Engine<'r> {
         if sniff.starts_with(&[0xFF, 0xFE]) || sniff.starts_with(&[0xFE, 0xFF]) {
             return self.scan_utf16(path, head, reader, deadline, emit);
         }
-        let binary = sniff.contains(&0);
-        if binary && !self.opts.binaries {
-            return Ok(());
+        if sniff.contains(&0) {
+            if !self.opts.binaries {
+                return Ok(());
+            }
+            return self.scan_binary(path, head, reader, deadline, emit);
         }
-        let origin = if binary {
-            Origin::BinaryStrings
-        } else {
-            Origin::File
-        };
         let chunk = self.opts.chunk_bytes.max(SNIFF);
         let overlap = self.opts.overlap_bytes.min(chunk / 2);
         let mut buf: Vec<u8> = head.to_vec();
@@ -150,13 +147,18 @@ impl<'r> Engine<'r> {
         let mut lines_before: u64 = 0;
         loop {
             let eof = fill(reader, &mut buf, chunk + overlap).map_err(|e| format!("read: {e}"))?;
-            if binary {
-                printable_strings(&mut buf);
-            }
             let accept_end = if eof { buf.len() } else { buf.len() - overlap };
             let mut hits = Vec::new();
             let done = self.scan_chunk(path, &buf, 0..accept_end, deadline, &mut hits);
-            self.emit_hits(path, &buf, &hits, abs, lines_before, origin, emit);
+            self.emit_hits(
+                path,
+                &buf,
+                &hits,
+                &|p| abs + p as u64,
+                lines_before,
+                Origin::File,
+                emit,
+            );
             if done.is_err() {
                 return Err(budget_reason(self.opts.file_time_budget));
             }
@@ -167,6 +169,63 @@ impl<'r> Engine<'r> {
             lines_before += count_newlines(&buf[..keep_from]);
             abs += keep_from as u64;
             buf.drain(..keep_from);
+        }
+    }
+
+    /// Scans the printable strings of a binary: runs of printable ASCII
+    /// (with tabs and line breaks) of at least [`MIN_STRING`] bytes, each
+    /// followed by a line break, so no match spans two strings. Only those
+    /// bytes go through the keyword automaton (most of a binary is not
+    /// text); findings keep their offsets in the file.
+    fn scan_binary(
+        &self,
+        path: &str,
+        head: &[u8],
+        reader: &mut dyn Read,
+        deadline: Option<Instant>,
+        emit: &mut dyn FnMut(Finding),
+    ) -> Result<(), String> {
+        let chunk = self.opts.chunk_bytes.max(SNIFF);
+        let overlap = self.opts.overlap_bytes.min(chunk / 2);
+        let mut strings = Strings::default();
+        strings.feed(head);
+        let mut raw = vec![0u8; 64 << 10];
+        loop {
+            let mut eof = false;
+            while strings.text.len() < chunk + overlap {
+                let n = match reader.read(&mut raw) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(format!("read: {e}")),
+                };
+                if n == 0 {
+                    strings.finish();
+                    eof = true;
+                    break;
+                }
+                strings.feed(&raw[..n]);
+            }
+            let buf = &strings.text;
+            let accept_end = if eof { buf.len() } else { buf.len() - overlap };
+            let mut hits = Vec::new();
+            let done = self.scan_chunk(path, buf, 0..accept_end, deadline, &mut hits);
+            self.emit_hits(
+                path,
+                buf,
+                &hits,
+                &|p| strings.file_offset(p),
+                0,
+                Origin::BinaryStrings,
+                emit,
+            );
+            if done.is_err() {
+                return Err(budget_reason(self.opts.file_time_budget));
+            }
+            if eof {
+                return Ok(());
+            }
+            let keep_from = buf.len() - overlap;
+            strings.drain(keep_from);
         }
     }
 
@@ -199,7 +258,15 @@ impl<'r> Engine<'r> {
         let mut hits = Vec::new();
         let done = self.scan_chunk(path, text.as_bytes(), 0..text.len(), deadline, &mut hits);
         // Offsets are in the UTF-8 transcoding; lines and columns are exact.
-        self.emit_hits(path, text.as_bytes(), &hits, 0, 0, Origin::File, emit);
+        self.emit_hits(
+            path,
+            text.as_bytes(),
+            &hits,
+            &|p| p as u64,
+            0,
+            Origin::File,
+            emit,
+        );
         done.map_err(|_| budget_reason(self.opts.file_time_budget))
     }
 
@@ -334,7 +401,7 @@ impl<'r> Engine<'r> {
         path: &str,
         buf: &[u8],
         hits: &[Hit],
-        abs: u64,
+        offset_of: &dyn Fn(usize) -> u64,
         lines_before: u64,
         origin: Origin,
         emit: &mut dyn FnMut(Finding),
@@ -366,7 +433,7 @@ impl<'r> Engine<'r> {
                 path: path.to_string(),
                 line: text.then_some(line),
                 column: text.then_some(column),
-                offset: abs + h.start as u64,
+                offset: offset_of(h.start),
                 layer: None,
                 origin,
                 redacted: redact(secret),
@@ -471,37 +538,251 @@ fn count_newlines(b: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', b).count() as u64
 }
 
-/// Byte map for binaries: printable ASCII and tab stay, everything else
-/// becomes a newline.
-const PRINTABLE: [u8; 256] = {
-    let mut t = [b'\n'; 256];
+/// Shortest printable string of a binary that is scanned: shorter ones
+/// cannot hold a keyword and a secret.
+const MIN_STRING: usize = 10;
+/// A longer string is cut into pieces of this size (contiguous: nothing
+/// separates them, so matches still span them).
+const MAX_PIECE: usize = 1 << 20;
+
+/// Bytes that belong to a printable string: printable ASCII, tab, CR, LF.
+const PRINTABLE: [bool; 256] = {
+    let mut t = [false; 256];
     let mut i = 0x20;
     while i < 0x7f {
-        t[i] = i as u8;
+        t[i] = true;
         i += 1;
     }
-    t[b'\t' as usize] = b'\t';
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
     t
 };
 
-/// Reduces a binary buffer to its printable strings: every other byte
-/// becomes a newline, so offsets stay those of the file and no match spans
-/// two strings.
-fn printable_strings(buf: &mut [u8]) {
-    for b in buf {
-        *b = PRINTABLE[usize::from(*b)];
+/// The printable strings of a binary stream, collected into one text with
+/// a map back to file offsets.
+#[derive(Debug, Default)]
+struct Strings {
+    /// The strings kept, each followed by a line break.
+    text: Vec<u8>,
+    /// `(position in text, offset in the file)` where each piece starts,
+    /// ascending.
+    pieces: Vec<(usize, u64)>,
+    /// The string being read (it may continue in the next block).
+    run: Vec<u8>,
+    run_start: u64,
+    /// Whether `run` continues a piece already in `text`.
+    run_continues: bool,
+    /// Bytes of the file seen so far.
+    consumed: u64,
+}
+
+impl Strings {
+    /// Adds the next block of the file. Strings of [`MIN_STRING`] bytes
+    /// are found by probing every `MIN_STRING`th byte: a byte that is not
+    /// printable rules out every string around it, so most of a binary's
+    /// bytes are never looked at.
+    fn feed(&mut self, block: &[u8]) {
+        let printable = |b: u8| PRINTABLE[usize::from(b)];
+        let base = self.consumed;
+        let n = block.len();
+        let mut start = 0;
+        // A string left open by the previous block.
+        if !self.run.is_empty() || self.run_continues {
+            let len = block.iter().position(|&b| !printable(b)).unwrap_or(n);
+            self.extend_run(base, &block[..len]);
+            if len == n {
+                self.consumed += n as u64;
+                return;
+            }
+            self.end_run();
+            start = len + 1;
+        }
+        // Invariant: `start` is 0 (the previous block ended on a byte that
+        // is not printable) or follows such a byte.
+        while start < n {
+            let probe = start + MIN_STRING - 1;
+            if probe >= n {
+                // Too short to be a string here, but it may go on in the
+                // next block.
+                let tail = block[start..]
+                    .iter()
+                    .rposition(|&b| !printable(b))
+                    .map_or(start, |q| start + q + 1);
+                self.extend_run(base + tail as u64, &block[tail..]);
+                break;
+            }
+            if !printable(block[probe]) {
+                start = probe + 1;
+                continue;
+            }
+            if let Some(q) = block[start..probe].iter().rposition(|&b| !printable(b)) {
+                start += q + 1;
+                continue;
+            }
+            let end = block[probe..]
+                .iter()
+                .position(|&b| !printable(b))
+                .map_or(n, |e| probe + e);
+            if end == n {
+                self.extend_run(base + start as u64, &block[start..]);
+                break;
+            }
+            self.pieces.push((self.text.len(), base + start as u64));
+            self.text.extend_from_slice(&block[start..end]);
+            self.text.push(b'\n');
+            start = end + 1;
+        }
+        self.consumed += n as u64;
+    }
+
+    /// Appends bytes found at file offset `at` to the open string.
+    fn extend_run(&mut self, at: u64, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.run.is_empty() && !self.run_continues {
+            self.run_start = at;
+        }
+        self.run.extend_from_slice(bytes);
+        if self.run.len() >= MAX_PIECE {
+            self.push_piece(false);
+            self.run_continues = true;
+        }
+    }
+
+    fn push_piece(&mut self, close: bool) {
+        if !self.run_continues {
+            self.pieces.push((self.text.len(), self.run_start));
+        }
+        self.text.extend_from_slice(&self.run);
+        if close {
+            self.text.push(b'\n');
+        }
+        self.run_start += self.run.len() as u64;
+        self.run.clear();
+    }
+
+    fn end_run(&mut self) {
+        if self.run_continues || self.run.len() >= MIN_STRING {
+            self.push_piece(true);
+        }
+        self.run.clear();
+        self.run_continues = false;
+    }
+
+    fn finish(&mut self) {
+        self.end_run();
+    }
+
+    /// The file offset of a position in `text`.
+    fn file_offset(&self, pos: usize) -> u64 {
+        let i = self.pieces.partition_point(|&(p, _)| p <= pos);
+        match i.checked_sub(1).and_then(|i| self.pieces.get(i)) {
+            Some(&(p, off)) => off + (pos - p) as u64,
+            None => pos as u64,
+        }
+    }
+
+    /// Drops the first `n` bytes of `text`, keeping the offset map right.
+    fn drain(&mut self, n: usize) {
+        let first_kept = self
+            .pieces
+            .partition_point(|&(p, _)| p <= n)
+            .saturating_sub(1);
+        let mut kept: Vec<(usize, u64)> = Vec::with_capacity(self.pieces.len() - first_kept);
+        for (j, &(p, off)) in self.pieces.iter().enumerate().skip(first_kept) {
+            if j == first_kept && p < n {
+                kept.push((0, off + (n - p) as u64));
+            } else {
+                kept.push((p - n, off));
+            }
+        }
+        self.pieces = kept;
+        self.text.drain(..n);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Just;
+
+    /// The strings a byte-by-byte reading finds, with their offsets.
+    fn reference_strings(data: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, &b) in data.iter().chain(std::iter::once(&0u8)).enumerate() {
+            match (PRINTABLE[usize::from(b)] && i < data.len(), start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    if i - s >= MIN_STRING {
+                        out.push((s as u64, data[s..i].to_vec()));
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn binary_strings_match_a_byte_by_byte_reading(
+            data in proptest::collection::vec(
+                proptest::prop_oneof![1 => Just(0u8), 6 => Just(b'a'), 1 => Just(b'\n'), 2 => proptest::num::u8::ANY],
+                0..600,
+            ),
+            block in 1usize..40,
+        ) {
+            let mut s = Strings::default();
+            for b in data.chunks(block) {
+                s.feed(b);
+            }
+            s.finish();
+            let mut expect_text = Vec::new();
+            let mut expect_offsets = Vec::new();
+            for (off, bytes) in reference_strings(&data) {
+                for k in 0..bytes.len() {
+                    expect_offsets.push((expect_text.len() + k, off + k as u64));
+                }
+                expect_text.extend_from_slice(&bytes);
+                expect_text.push(b'\n');
+            }
+            proptest::prop_assert_eq!(&s.text, &expect_text);
+            for (pos, off) in expect_offsets {
+                proptest::prop_assert_eq!(s.file_offset(pos), off);
+            }
+        }
+    }
 
     #[test]
-    fn printable_strings_keep_offsets() {
-        let mut b = b"\x00\x01abc\x00long-enough-string\x7f".to_vec();
-        printable_strings(&mut b);
-        assert_eq!(&b[..], b"\n\nabc\nlong-enough-string\n");
+    fn binary_strings_keep_their_file_offsets() {
+        let mut data = vec![0u8; 5];
+        data.extend_from_slice(b"short");
+        data.push(0);
+        data.extend_from_slice(b"a long printable string");
+        data.extend_from_slice(&[0xff, 1, 2]);
+        data.extend_from_slice(b"line one\nline two");
+        let mut s = Strings::default();
+        // Fed in awkward blocks: strings straddle them.
+        for block in data.chunks(3) {
+            s.feed(block);
+        }
+        s.finish();
+        assert_eq!(
+            s.text,
+            b"a long printable string\nline one\nline two\n".to_vec()
+        );
+        assert_eq!(s.file_offset(0), 11);
+        assert_eq!(s.file_offset(2), 13);
+        let second = 24;
+        assert_eq!(s.file_offset(second), 37);
+        assert_eq!(s.file_offset(second + 9), 46);
+        s.drain(2);
+        assert_eq!(s.file_offset(0), 13);
+        assert_eq!(s.file_offset(second - 2), 37);
     }
 
     #[test]

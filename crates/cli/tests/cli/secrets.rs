@@ -199,7 +199,7 @@ fn fail_on_sets_the_exit_code_and_ignore_files_suppress() {
     let o = scan(&target, &["--fail-on", "critical", "-f", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["summary"]["suppressed"].as_u64(), Some(fps.len() as u64));
+    assert_eq!(v["secret"]["suppressed"].as_u64(), Some(fps.len() as u64));
     // --ignore-file with rule and path entries.
     let ig = tmp.path().join("ignore");
     std::fs::write(&ig, "rule:RMP-SECRET-GENERIC-001\npath:src/**\n").unwrap();

@@ -163,7 +163,39 @@ fn vulnerabilities_in_every_format() {
     let xml = stdout(&o);
     assert_eq!(xml.matches("<?xml").count(), 1, "{xml}");
     assert_eq!(xml.matches("<testsuites").count(), 1, "{xml}");
-    assert!(xml.contains("vulnerabilities: "), "{xml}");
+    assert!(xml.contains("<testsuite name=\"vuln: "), "{xml}");
+    assert!(xml.contains("<testsuite name=\"secret: "), "{xml}");
+    // --fail-on decides which JUnit cases fail, for every scanner: the
+    // package with a critical finding fails, a low-only one would be skipped.
+    let o = scan(&["-f", "junit", "--fail-on", "critical", "--severity", "low"]);
+    let xml = stdout(&o);
+    assert!(xml.contains("<failure message=\"CVE-2024-0001"), "{xml}");
+    let o = scan(&[
+        "-f",
+        "junit",
+        "--fail-on",
+        "critical",
+        "--severity",
+        "low",
+        "--ignore-unfixed",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    // Both scanners in one SARIF log (a run each) and one JSON document.
+    let o = scan(&["-f", "sarif", "--scanners", "secret,vuln"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let runs: Vec<&str> = v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["properties"]["scanner"].as_str().unwrap())
+        .collect();
+    assert_eq!(runs, ["secret", "vuln"]);
+    let o = scan(&["-f", "json", "--scanners", "secret,vuln"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["scanners"]["vuln"]["status"], "ran");
+    assert_eq!(v["scanners"]["secret"]["status"], "ran");
+    assert_eq!(v["summary"]["by_scanner"]["vuln"], 2);
+    assert_eq!(v["findings"][0]["scanner"], "vuln");
     // Asked for by name without a database: a clear error.
     let o = rampart()
         .args(["scan", &target, "--scanners", "vuln", "--db-dir"])
@@ -278,9 +310,9 @@ fn ignore_file_and_vex_suppress_findings_and_say_so() {
         .map(|f| f["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["CVE-2024-0001"]);
-    assert_eq!(v["suppressed"][0]["id"], "CVE-2024-0002");
+    assert_eq!(v["vuln"]["suppressed"][0]["id"], "CVE-2024-0002");
     assert_eq!(
-        v["suppressed"][0]["reason"],
+        v["vuln"]["suppressed"][0]["reason"],
         "timing channel not reachable here"
     );
     assert!(err.contains("expired on 2026-01-01"), "{err}");
@@ -311,11 +343,11 @@ fn ignore_file_and_vex_suppress_findings_and_say_so() {
         .collect();
     assert_eq!(ids, ["CVE-2024-0002"]);
     assert_eq!(
-        v["suppressed"][0]["reason"],
+        v["vuln"]["suppressed"][0]["reason"],
         "vulnerable_code_not_in_execute_path"
     );
     assert!(
-        v["suppressed"][0]["by"]
+        v["vuln"]["suppressed"][0]["by"]
             .as_str()
             .unwrap()
             .starts_with("VEX ")
