@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod config;
 mod db;
+mod malware;
 mod output;
 mod progress;
 mod report;
@@ -64,8 +65,12 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             config::check_env(std::env::vars())?;
             db::run(c, cli.global.quiet)
         }
-        Command::Rules(args::RulesCommand::Check(a)) => commands::rules_check(a),
-        Command::Rules(args::RulesCommand::List(a)) => commands::rules_list(a),
+        Command::Rules(args::RulesCommand::Check(a)) => {
+            commands::rules_check(a, &config::load(cli.global.config.as_deref())?)
+        }
+        Command::Rules(args::RulesCommand::List(a)) => {
+            commands::rules_list(a, &config::load(cli.global.config.as_deref())?)
+        }
         other => {
             // Commands that read configuration refuse unknown RAMPART_
             // variables, so a misspelt setting is noticed.
