@@ -213,6 +213,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_binaries: bool,
     #[command(flatten)]
+    pub malware: MalwareRuleArgs,
+    #[command(flatten)]
     pub db: crate::db::DbDirArgs,
     /// Report only vulnerabilities at or above this severity.
     #[arg(long, value_name = "SEVERITY")]
@@ -372,18 +374,33 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// Where malware (YARA) rules come from.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MalwareRuleArgs {
+    /// YARA rule file, or directory searched recursively for .yar/.yara
+    /// files, added to the malware rules (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Leave out Rampart's bundled malware rule pack.
+    #[arg(long)]
+    pub no_default_rules: bool,
+}
+
 /// Kinds of detection rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RuleKind {
     /// Secret detection rules.
     Secret,
+    /// Malware (YARA-X) rules.
+    Malware,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Compile every rule and assert its examples and negative examples.
+    /// Compile every rule and assert its examples and negative examples
+    /// (malware: also compile --rules paths, reporting file and line of errors).
     Check(RulesCheckArgs),
-    /// List the rules: id, severity, confidence and name.
+    /// List the rules: id, severity, confidence or class, and name.
     List(RulesListArgs),
 }
 
@@ -392,6 +409,8 @@ pub struct RulesCheckArgs {
     /// Which rules to check (default: all kinds).
     #[arg(long, value_enum)]
     pub kind: Option<RuleKind>,
+    #[command(flatten)]
+    pub malware: MalwareRuleArgs,
 }
 
 #[derive(Debug, Args)]
@@ -402,4 +421,6 @@ pub struct RulesListArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub malware: MalwareRuleArgs,
 }

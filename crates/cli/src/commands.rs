@@ -12,8 +12,8 @@ use rampart_source::{OpenOptions, Opened, Target};
 
 use crate::args::{
     CompletionsArgs, Format, GlobalArgs, InitArgs, LsArgs, OutputArgs, PostureCheckArgs,
-    PostureExplainArgs, PostureFactsArgs, PostureListArgs, RulesCheckArgs, RulesListArgs, SbomArgs,
-    SbomFormat, ScanArgs, ScanFormat, TargetArgs,
+    PostureExplainArgs, PostureFactsArgs, PostureListArgs, RuleKind, RulesCheckArgs, RulesListArgs,
+    SbomArgs, SbomFormat, ScanArgs, ScanFormat, TargetArgs,
 };
 use crate::config::{Config, TEMPLATE};
 use crate::exit;
@@ -132,8 +132,8 @@ fn check_target(ctx: &Ctx, t: &TargetArgs) -> Result<()> {
     Ok(())
 }
 
-/// `rampart scan`: runs the requested scanners that exist (today: secret)
-/// and names those that do not.
+/// `rampart scan`: runs the requested scanners that exist (vuln, secret,
+/// malware) and names those that do not.
 pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     if let Some(context) = a.target.target.strip_prefix("k8s:") {
         return scan_cluster(ctx, a, context);
@@ -153,7 +153,12 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
         Some(Format::Json) => ScanFormat::Json,
         Some(Format::Table) | None => ScanFormat::Table,
     });
-    let built = [ScannerKind::Secret, ScannerKind::Vuln, ScannerKind::Posture];
+    let built = [
+        ScannerKind::Secret,
+        ScannerKind::Vuln,
+        ScannerKind::Malware,
+        ScannerKind::Posture,
+    ];
     let mut unavailable: Vec<(ScannerKind, &'static str)> = requested
         .iter()
         .filter(|k| !built.contains(k))
@@ -164,6 +169,8 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     // for it (its findings would count for --fail-on without being shown).
     let mut run_secret =
         requested.contains(&ScannerKind::Secret) && format != ScanFormat::Cyclonedx;
+    let mut run_malware =
+        requested.contains(&ScannerKind::Malware) && format != ScanFormat::Cyclonedx;
     let mut run_posture =
         requested.contains(&ScannerKind::Posture) && format != ScanFormat::Cyclonedx;
     // Without a database the vuln scanner cannot run: an error when asked
@@ -181,7 +188,7 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
             ));
         }
     }
-    if !run_vuln && !run_secret && !run_posture {
+    if !run_vuln && !run_secret && !run_malware && !run_posture {
         check_target(ctx, &a.target)?;
         let names: Vec<String> = unavailable
             .iter()
@@ -204,6 +211,24 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
             warn_line(&format!("warning: scanner {k} is not available: {why}"));
         }
     }
+    // Rules first: a compile error in a user rule stops the scan before the
+    // target is read.
+    let malware_pack = if run_malware {
+        let opts = crate::malware::pack_options(
+            &ctx.cfg.malware,
+            &a.malware.rules,
+            a.malware.no_default_rules,
+        );
+        let pack = crate::malware::load(&opts, ctx.quiet)?;
+        if !ctx.quiet {
+            for w in &pack.warnings {
+                warn_line(&format!("warning: malware rules: {w}"));
+            }
+        }
+        Some(pack)
+    } else {
+        None
+    };
     let (target, opts) = ctx.target(&a.target)?;
     let opened = rampart_source::open(&target, &opts)
         .with_context(|| format!("opening {}", a.target.target))?;
@@ -219,6 +244,18 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
         run_secret = false;
         if !ctx.quiet {
             warn_line("warning: scanner secret skipped: an SBOM document has no files to read");
+        }
+    }
+    if run_malware && matches!(opened, Opened::Sbom(_)) {
+        if !run_vuln || (explicit && a.scanners.contains(&ScannerKind::Malware)) {
+            bail!(
+                "{} is an SBOM document: the malware scanner needs files (use --scanners vuln)",
+                a.target.target
+            );
+        }
+        run_malware = false;
+        if !ctx.quiet {
+            warn_line("warning: scanner malware skipped: an SBOM document has no files to read");
         }
     }
     if run_posture && matches!(opened, Opened::Sbom(_)) {
@@ -313,6 +350,13 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     } else {
         None
     };
+    let malware = match malware_pack {
+        Some(pack) if run_malware => Some(
+            crate::malware::scan(&opened, pack, &ctx.cfg.malware, ctx.quiet)
+                .with_context(|| format!("scanning {} for malware", a.target.target))?,
+        ),
+        _ => None,
+    };
     let posture = if let Some(set) = &posture_set {
         let progress = Progress::spinner("assessing posture", ctx.quiet);
         let r = rampart_posture::assess(
@@ -333,6 +377,9 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     if let Some((result, rules)) = secrets {
         sections.push(Box::new(crate::secret::SecretSection { result, rules }));
     }
+    if let Some(m) = malware {
+        sections.push(Box::new(m));
+    }
     if let Some(p) = posture {
         sections.push(Box::new(p));
     }
@@ -352,12 +399,12 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     };
     match format {
         ScanFormat::Table => output::emit(out, &report::table(&rep))?,
-        ScanFormat::Json => output::emit_json(out, &report::json(&rep))?,
-        ScanFormat::Sarif => output::emit_json(out, &report::sarif(&rep))?,
+        ScanFormat::Json => output::emit_json(out, &output::sorted(&report::json(&rep)))?,
+        ScanFormat::Sarif => output::emit_json(out, &output::sorted(&report::sarif(&rep)))?,
         ScanFormat::Junit => output::emit(out, &report::junit(&rep))?,
         ScanFormat::Cyclonedx => {
             if let Some(doc) = &cdx {
-                output::emit_json(out, doc)?;
+                output::emit_json(out, &output::sorted(doc))?;
             }
         }
     }
@@ -373,41 +420,91 @@ fn warn_line(text: &str) {
     eprintln!("{text}");
 }
 
-/// `rampart rules check`.
-pub fn rules_check(a: &RulesCheckArgs) -> Result<u8> {
-    let _ = a.kind; // one kind today: secret
-    let rules = rampart_secrets::RuleSet::builtin().context("compiling the secret rules")?;
-    let failures = rules.check();
+/// `rampart rules check`: every kind, or the one `--kind` names.
+pub fn rules_check(a: &RulesCheckArgs, cfg: &Config) -> Result<u8> {
     let mut text = String::new();
-    for f in &failures {
-        text.push_str(&format!("FAIL {}: {}\n", f.rule_id, f.message));
+    let mut failures = 0usize;
+    if a.kind.is_none_or(|k| k == RuleKind::Secret) {
+        let rules = rampart_secrets::RuleSet::builtin().context("compiling the secret rules")?;
+        let fails = rules.check();
+        for f in &fails {
+            text.push_str(&format!("FAIL {}: {}\n", f.rule_id, f.message));
+        }
+        let examples: usize = rules
+            .rules()
+            .iter()
+            .map(|r| r.examples.len() + r.negative_examples.len())
+            .sum();
+        text.push_str(&format!(
+            "secret rules: {} checked, {} examples asserted, {} failures\n",
+            rules.rules().len(),
+            examples,
+            fails.len()
+        ));
+        failures += fails.len();
     }
-    let examples: usize = rules
-        .rules()
-        .iter()
-        .map(|r| r.examples.len() + r.negative_examples.len())
-        .sum();
-    text.push_str(&format!(
-        "secret rules: {} checked, {} examples asserted, {} failures\n",
-        rules.rules().len(),
-        examples,
-        failures.len()
-    ));
+    if a.kind.is_none_or(|k| k == RuleKind::Malware) {
+        let opts = crate::malware::pack_options(
+            &cfg.malware,
+            &a.malware.rules,
+            a.malware.no_default_rules,
+        );
+        let (t, n) = crate::malware::check(&opts)?;
+        text.push_str(&t);
+        failures += n;
+    }
     output::emit(None, &text)?;
-    if failures.is_empty() {
+    if failures == 0 {
         Ok(exit::OK)
     } else {
-        bail!("{} rule check failures", failures.len())
+        bail!("{failures} rule check failures")
     }
 }
 
-/// `rampart rules list`.
-pub fn rules_list(a: &RulesListArgs) -> Result<u8> {
-    let _ = a.kind;
-    let rules = rampart_secrets::RuleSet::builtin().context("compiling the secret rules")?;
+/// `rampart rules list`: every kind, or the one `--kind` names.
+pub fn rules_list(a: &RulesListArgs, cfg: &Config) -> Result<u8> {
+    let secret = a
+        .kind
+        .is_none_or(|k| k == RuleKind::Secret)
+        .then(|| rampart_secrets::RuleSet::builtin().context("compiling the secret rules"))
+        .transpose()?;
+    let malware = if a.kind.is_none_or(|k| k == RuleKind::Malware) {
+        let opts = crate::malware::pack_options(
+            &cfg.malware,
+            &a.malware.rules,
+            a.malware.no_default_rules,
+        );
+        Some(crate::malware::load(&opts, false)?)
+    } else {
+        None
+    };
     match a.format {
-        Format::Table => output::emit(None, &crate::secret::rules_table(&rules))?,
-        Format::Json => output::emit_json(None, &crate::secret::rules_json(&rules))?,
+        Format::Table => {
+            let mut text = String::new();
+            if let Some(rules) = &secret {
+                text.push_str(&crate::secret::rules_table(rules));
+            }
+            if let Some(pack) = &malware {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&crate::malware::rules_table(pack));
+            }
+            output::emit(None, &text)?;
+        }
+        Format::Json => {
+            let mut list = Vec::new();
+            if let Some(rules) = &secret
+                && let serde_json::Value::Array(a) =
+                    crate::secret::rules_json(rules)["rules"].take()
+            {
+                list.extend(a);
+            }
+            if let Some(pack) = &malware {
+                list.extend(crate::malware::rules_json(pack));
+            }
+            output::emit_json(None, &output::sorted(&serde_json::json!({ "rules": list })))?;
+        }
     }
     Ok(exit::OK)
 }
@@ -416,7 +513,7 @@ fn scanner_status(kind: ScannerKind) -> &'static str {
     match kind {
         ScannerKind::Vuln => "available",
         ScannerKind::Secret => "available",
-        ScannerKind::Malware => "YARA-X rule pack not built yet",
+        ScannerKind::Malware => "available",
         ScannerKind::Posture => "available",
     }
 }
@@ -438,10 +535,14 @@ pub fn sbom(ctx: &Ctx, a: &SbomArgs) -> Result<u8> {
     match a.format {
         SbomFormat::Table => output::emit(out, &output::sbom_table(&sbom))?,
         SbomFormat::Json => output::emit_json(out, &sbom)?,
-        SbomFormat::Cyclonedx => {
-            output::emit_json(out, &rampart_sbom::format::to_cyclonedx(&sbom, &info))?
-        }
-        SbomFormat::Spdx => output::emit_json(out, &rampart_sbom::format::to_spdx(&sbom, &info))?,
+        SbomFormat::Cyclonedx => output::emit_json(
+            out,
+            &output::sorted(&rampart_sbom::format::to_cyclonedx(&sbom, &info)),
+        )?,
+        SbomFormat::Spdx => output::emit_json(
+            out,
+            &output::sorted(&rampart_sbom::format::to_spdx(&sbom, &info)),
+        )?,
     }
     Ok(exit::OK)
 }
@@ -471,7 +572,7 @@ fn document_time() -> u64 {
 #[allow(clippy::unnecessary_wraps)]
 pub fn version() -> Result<u8> {
     let text = format!(
-        "rampart {}\ntargets: {}\nscanners available: secret, vuln (with an advisory database), posture (benchmarks: linux, image, k8s)\n",
+        "rampart {}\ntargets: {}\nscanners available: secret, malware, vuln (with an advisory database), posture (benchmarks: linux, image, k8s)\n",
         env!("CARGO_PKG_VERSION"),
         rampart_source::TARGET_KINDS.join(", ")
     );

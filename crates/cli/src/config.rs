@@ -21,6 +21,7 @@ pub struct Config {
     pub limits: Limits,
     pub registry: RegistryConfig,
     pub console: ConsoleFileConfig,
+    pub malware: MalwareConfig,
 }
 
 /// `[console]`: the server's settings (flags and RAMPART_CONSOLE_* win).
@@ -61,6 +62,47 @@ impl Default for ConsoleFileConfig {
             scan_heartbeat_timeout_secs: d.scan_heartbeat_timeout_secs,
             scan_queue_timeout_secs: d.scan_queue_timeout_secs,
             scan_max_attempts: d.scan_max_attempts,
+        }
+    }
+}
+
+/// `[malware]`: rule sources, the compiled rule cache, scan limits.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MalwareConfig {
+    /// Use the bundled rule pack (`--no-default-rules` turns it off).
+    pub default_rules: bool,
+    /// Rule files or directories always loaded (`--rules` adds more).
+    pub rules: Vec<PathBuf>,
+    /// Rule ids whose findings are not reported; `PREFIX*` matches a prefix.
+    pub disabled_rules: Vec<String>,
+    /// Cache compiled rules on disk.
+    pub cache: bool,
+    /// Where (default `$XDG_CACHE_HOME/rampart/malware`).
+    pub cache_dir: Option<PathBuf>,
+    /// Files larger than this many bytes are skipped.
+    pub max_file_size: u64,
+    /// Seconds one file (with its archive members) may take; 0: no limit.
+    pub file_timeout_secs: u64,
+    /// How many archives deep to look.
+    pub archive_depth: usize,
+    /// Scanning threads; 0 = one per core.
+    pub threads: usize,
+}
+
+impl Default for MalwareConfig {
+    fn default() -> Self {
+        let lib = rampart_malware::ScanOptions::default();
+        MalwareConfig {
+            default_rules: true,
+            rules: Vec::new(),
+            disabled_rules: Vec::new(),
+            cache: true,
+            cache_dir: None,
+            max_file_size: lib.max_file_bytes,
+            file_timeout_secs: lib.file_timeout.map_or(0, |d| d.as_secs()),
+            archive_depth: lib.archive_depth,
+            threads: lib.threads,
         }
     }
 }
@@ -259,6 +301,25 @@ scan_heartbeat_timeout_secs = 120
 scan_max_attempts = 3
 # A queued scan that no runner takes within this many seconds times out.
 scan_queue_timeout_secs = 86400
+
+[malware]
+# Use Rampart's bundled YARA rule pack (--no-default-rules turns it off).
+default_rules = true
+# Rule files, or directories searched for .yar/.yara files (--rules adds).
+rules = []
+# Rule ids not reported; "RMP-MAL-ELF-*" matches a prefix.
+disabled_rules = []
+# Cache compiled rules (default dir: $XDG_CACHE_HOME/rampart/malware).
+cache = true
+# cache_dir = "/var/cache/rampart/malware"
+# Skip files larger than this many bytes (256 MiB).
+max_file_size = 268435456
+# Seconds one file, archive members included, may take (0: no limit).
+file_timeout_secs = 60
+# Archive levels opened (zip, tar, gzip; gzip counts as a level).
+archive_depth = 2
+# Scanning threads; 0 = one per core.
+threads = 0
 "#;
 
 #[cfg(test)]
@@ -297,6 +358,7 @@ mod tests {
         );
         assert_eq!(cfg.console.scan_max_attempts, c.scan_max_attempts);
         assert!(cfg.console.listen.is_none() && cfg.console.database_url.is_none());
+        assert_eq!(cfg.malware, MalwareConfig::default());
         assert!(
             cfg.output.format.is_none()
                 && cfg.scan.fail_on.is_none()

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod console;
 mod db;
+mod malware;
 mod output;
 mod posture;
 mod progress;
@@ -66,8 +67,12 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             config::check_env(std::env::vars())?;
             db::run(c, cli.global.quiet)
         }
-        Command::Rules(args::RulesCommand::Check(a)) => commands::rules_check(a),
-        Command::Rules(args::RulesCommand::List(a)) => commands::rules_list(a),
+        Command::Rules(args::RulesCommand::Check(a)) => {
+            commands::rules_check(a, &config::load(cli.global.config.as_deref())?)
+        }
+        Command::Rules(args::RulesCommand::List(a)) => {
+            commands::rules_list(a, &config::load(cli.global.config.as_deref())?)
+        }
         Command::Posture(args::PostureCommand::List(a)) => commands::posture_list(a),
         Command::Posture(args::PostureCommand::Explain(a)) => commands::posture_explain(a),
         Command::Posture(args::PostureCommand::Check(a)) => commands::posture_check(a),

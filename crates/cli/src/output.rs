@@ -7,6 +7,28 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use rampart_source::{Listing, Skip};
 
+/// `v` with the members of every object sorted by key. serde_json keeps
+/// insertion order when its `preserve_order` feature is on, and YARA-X
+/// turns it on for every build that holds the malware scanner: documents
+/// built as `serde_json::Value`s go through this before they are written, so
+/// their key order does not depend on which crates are in the build.
+pub fn sorted(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&o[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Writes `text` to `path`, or to standard output.
 pub fn emit(path: Option<&Path>, text: &str) -> Result<()> {
     match path {

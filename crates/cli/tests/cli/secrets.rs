@@ -281,7 +281,7 @@ fn rules_check_and_list() {
     let o = run(&["rules", "check", "--kind", "secret"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains(" 0 failures"), "{}", stdout(&o));
-    let o = run(&["rules", "list"]);
+    let o = run(&["rules", "list", "--kind", "secret"]);
     assert_eq!(o.status.code(), Some(0));
     golden("secrets-rules-list.txt", &stdout(&o), &[]);
     let o = run(&["rules", "list", "-f", "json"]);
