@@ -82,6 +82,9 @@ pub struct MalwareConfig {
     pub cache_dir: Option<PathBuf>,
     /// Files larger than this many bytes are skipped.
     pub max_file_size: u64,
+    /// Only files of these types are matched (elf, pe, macho, script,
+    /// archive, text, binary); unset: every type.
+    pub file_types: Option<Vec<rampart_malware::FileType>>,
     /// Seconds one file (with its archive members) may take; 0: no limit.
     pub file_timeout_secs: u64,
     /// How many archives deep to look.
@@ -100,6 +103,7 @@ impl Default for MalwareConfig {
             cache: true,
             cache_dir: None,
             max_file_size: lib.max_file_bytes,
+            file_types: None,
             file_timeout_secs: lib.file_timeout.map_or(0, |d| d.as_secs()),
             archive_depth: lib.archive_depth,
             threads: lib.threads,
@@ -314,6 +318,9 @@ cache = true
 # cache_dir = "/var/cache/rampart/malware"
 # Skip files larger than this many bytes (256 MiB).
 max_file_size = 268435456
+# Match only these file types (from their first bytes): elf, pe, macho,
+# script (#!), archive, text, binary. Default: every type.
+# file_types = ["elf", "script", "text"]
 # Seconds one file, archive members included, may take (0: no limit).
 file_timeout_secs = 60
 # Archive levels opened (zip, tar, gzip; gzip counts as a level).
@@ -369,6 +376,19 @@ mod tests {
             longest <= 100,
             "template lines stay readable ({longest} chars)"
         );
+    }
+
+    #[test]
+    fn malware_file_types_are_read() {
+        let cfg = parse("[malware]\nfile_types = [\"elf\", \"script\"]\n").unwrap();
+        assert_eq!(
+            cfg.malware.file_types,
+            Some(vec![
+                rampart_malware::FileType::Elf,
+                rampart_malware::FileType::Script
+            ])
+        );
+        assert!(parse("[malware]\nfile_types = [\"exe\"]\n").is_err());
     }
 
     #[test]
