@@ -212,6 +212,10 @@ pub struct ScanArgs {
     /// Do not scan the printable strings of binary files for secrets.
     #[arg(long)]
     pub no_binaries: bool,
+    /// Also open compressed package documentation (.gz under
+    /// /usr/share/{man,doc,info}) for secrets.
+    #[arg(long)]
+    pub scan_package_docs: bool,
     #[command(flatten)]
     pub malware: MalwareRuleArgs,
     #[command(flatten)]

@@ -339,6 +339,7 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
             file_time_budget: (a.file_time_budget > 0)
                 .then(|| Duration::from_secs(a.file_time_budget)),
             binaries: !a.no_binaries,
+            package_docs: a.scan_package_docs,
             ..rampart_secrets::ScanOptions::default()
         };
         let engine = rampart_secrets::Engine::new(&rules, scan_opts);

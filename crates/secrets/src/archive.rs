@@ -50,6 +50,19 @@ fn sniff(head: &[u8]) -> Kind {
     }
 }
 
+/// Directories where distributions install their packages' documentation.
+const PACKAGE_DOC_DIRS: &[&str] = &["/usr/share/man/", "/usr/share/doc/", "/usr/share/info/"];
+
+/// Whether a path is compressed package documentation (`.gz` man pages,
+/// changelogs and info files under `/usr/share`): text shipped by the
+/// distribution, not configuration, and ten times its size once inflated.
+#[must_use]
+pub(crate) fn is_package_doc(path: &str) -> bool {
+    !path.contains('!')
+        && path.ends_with(".gz")
+        && PACKAGE_DOC_DIRS.iter().any(|d| path.contains(d))
+}
+
 /// Scans `reader` as whatever it holds, opening archives up to the
 /// configured depth.
 pub(crate) fn scan_any(
@@ -60,7 +73,7 @@ pub(crate) fn scan_any(
     budget: &mut Budget,
     emit: &mut dyn FnMut(Finding),
 ) -> Result<(), String> {
-    if is_opaque(path) {
+    if is_opaque(path) || (!engine.opts.package_docs && depth == 0 && is_package_doc(path)) {
         return Ok(());
     }
     let mut head = Vec::with_capacity(SNIFF);
@@ -190,6 +203,16 @@ fn scan_tar(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compressed_package_docs_are_recognised() {
+        assert!(is_package_doc("/usr/share/doc/bash/changelog.Debian.gz"));
+        assert!(is_package_doc("/usr/share/man/man1/ls.1.gz"));
+        assert!(is_package_doc("/usr/share/info/grep.info.gz"));
+        assert!(!is_package_doc("/usr/share/doc/app/README"));
+        assert!(!is_package_doc("/var/log/auth.log.1.gz"));
+        assert!(!is_package_doc("/srv/backup.tar.gz!usr/share/doc/x.gz"));
+    }
 
     #[test]
     fn names_of_gunzipped_members() {

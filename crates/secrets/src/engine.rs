@@ -31,6 +31,9 @@ pub struct ScanOptions {
     pub archive_max_entries: usize,
     /// Scan the printable strings of binary files.
     pub binaries: bool,
+    /// Open compressed package documentation (`.gz` under
+    /// `/usr/share/{man,doc,info}`), left alone by default.
+    pub package_docs: bool,
 }
 
 impl Default for ScanOptions {
@@ -44,6 +47,7 @@ impl Default for ScanOptions {
             archive_max_bytes: 256 << 20,
             archive_max_entries: 20_000,
             binaries: true,
+            package_docs: false,
         }
     }
 }
