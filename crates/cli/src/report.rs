@@ -185,6 +185,28 @@ pub fn columns<const N: usize>(head: [&str; N], rows: &[[String; N]]) -> String 
     out
 }
 
+/// The `Skipped (N):` block of a scanner's table: one line per input not
+/// read, `[layer N]` first for image entries; nothing when there are none.
+pub fn skipped_lines<'s>(
+    out: &mut String,
+    skips: impl ExactSizeIterator<Item = (Option<usize>, &'s str, &'s str)>,
+) {
+    if skips.len() == 0 {
+        return;
+    }
+    let _ = writeln!(out, "\nSkipped ({}):", skips.len());
+    for (layer, path, reason) in skips {
+        match layer {
+            Some(l) => {
+                let _ = writeln!(out, "  [layer {l}] {path}: {reason}");
+            }
+            None => {
+                let _ = writeln!(out, "  {path}: {reason}");
+            }
+        }
+    }
+}
+
 /// The table form.
 pub fn table(r: &Report<'_>) -> String {
     let mut out = String::new();

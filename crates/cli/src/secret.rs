@@ -188,19 +188,13 @@ impl Section for SecretSection {
                 &rows,
             ));
         }
-        if !self.result.skips.is_empty() {
-            let _ = writeln!(out, "\nSkipped ({}):", self.result.skips.len());
-            for s in &self.result.skips {
-                match s.layer {
-                    Some(l) => {
-                        let _ = writeln!(out, "  [layer {l}] {}: {}", s.path, s.reason);
-                    }
-                    None => {
-                        let _ = writeln!(out, "  {}: {}", s.path, s.reason);
-                    }
-                }
-            }
-        }
+        report::skipped_lines(
+            &mut out,
+            self.result
+                .skips
+                .iter()
+                .map(|s| (s.layer, s.path.as_str(), s.reason.as_str())),
+        );
         let _ = writeln!(out, "\n{}", self.summary_line());
         out
     }
