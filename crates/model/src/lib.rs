@@ -4,6 +4,7 @@
 //! The finding records themselves arrive with the scanners that produce them;
 //! this crate holds what both ends (scanner and console) must agree on.
 
+pub mod agent;
 mod scanner;
 mod severity;
 
