@@ -274,8 +274,9 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
     }
     // The posture policies load before anything slow runs: a broken user
     // policy is reported at once.
+    let posture_args = crate::posture::effective_args(&a.posture, &ctx.cfg.posture);
     let posture_set = if run_posture {
-        Some(crate::posture::policies(&a.posture.policies)?)
+        Some(crate::posture::policies(&posture_args.policies)?)
     } else {
         None
     };
@@ -365,11 +366,15 @@ pub fn scan(ctx: &Ctx, a: &ScanArgs) -> Result<u8> {
             &target,
             &a.target.target,
             &opened,
-            &a.posture.benchmark,
+            &posture_args.benchmark,
         )
         .with_context(|| format!("assessing the posture of {}", a.target.target));
         progress.finish();
-        Some(crate::posture::PostureSection::new(r?, set))
+        let reports = r?
+            .into_iter()
+            .map(|r| r.disable(&ctx.cfg.posture.disabled_checks))
+            .collect();
+        Some(crate::posture::PostureSection::new(reports, set))
     } else {
         None
     };
@@ -657,7 +662,11 @@ pub fn posture_explain(a: &PostureExplainArgs) -> Result<u8> {
 /// `rampart posture facts TARGET`.
 pub fn posture_facts(ctx: &Ctx, a: &PostureFactsArgs) -> Result<u8> {
     if let Some(context) = a.target.target.strip_prefix("k8s:") {
-        let config = kubeconfig(a.kubeconfig.as_deref())?;
+        let config = kubeconfig(
+            a.kubeconfig
+                .as_deref()
+                .or(ctx.cfg.posture.kubeconfig.as_deref()),
+        )?;
         let facts = rampart_posture::kube::cluster_facts(context, &config)
             .with_context(|| format!("reading {}", a.target.target))?;
         output::emit_json(a.output.as_deref(), &facts)?;
@@ -734,7 +743,8 @@ fn scan_cluster(ctx: &Ctx, a: &ScanArgs, context: &str) -> Result<u8> {
             "a live cluster (k8s:CONTEXT) is assessed by the posture scanner only (--scanners posture)"
         );
     }
-    if a.posture.benchmark.iter().any(|b| b != "k8s") {
+    let posture_args = crate::posture::effective_args(&a.posture, &ctx.cfg.posture);
+    if posture_args.benchmark.iter().any(|b| b != "k8s") {
         bail!("a live cluster (k8s:CONTEXT) is assessed with the k8s benchmark only");
     }
     let format = a.format.unwrap_or(match ctx.cfg.output.format {
@@ -753,8 +763,8 @@ fn scan_cluster(ctx: &Ctx, a: &ScanArgs, context: &str) -> Result<u8> {
         })
         .map(|k| (*k, "not for a live cluster (k8s:CONTEXT)"))
         .collect();
-    let set = crate::posture::policies(&a.posture.policies)?;
-    let config = kubeconfig(a.posture.kubeconfig.as_deref())?;
+    let set = crate::posture::policies(&posture_args.policies)?;
+    let config = kubeconfig(posture_args.kubeconfig.as_deref())?;
     let progress = Progress::spinner("reading the cluster", ctx.quiet);
     let facts = rampart_posture::kube::cluster_facts(context, &config)
         .with_context(|| format!("reading {}", a.target.target));
@@ -769,12 +779,10 @@ fn scan_cluster(ctx: &Ctx, a: &ScanArgs, context: &str) -> Result<u8> {
         })
         .unwrap_or_default();
     let results = set.evaluate("k8s", &facts)?;
-    let reports = vec![rampart_posture::Report::new(
-        "k8s",
-        &a.target.target,
-        results,
-        notes,
-    )];
+    let reports = vec![
+        rampart_posture::Report::new("k8s", &a.target.target, results, notes)
+            .disable(&ctx.cfg.posture.disabled_checks),
+    ];
     let sections: Vec<Box<dyn report::Section>> =
         vec![Box::new(crate::posture::PostureSection::new(reports, &set))];
     let rep = report::Report {

@@ -22,6 +22,7 @@ pub struct Config {
     pub registry: RegistryConfig,
     pub console: ConsoleFileConfig,
     pub malware: MalwareConfig,
+    pub posture: PostureConfig,
 }
 
 /// `[console]`: the server's settings (flags and RAMPART_CONSOLE_* win).
@@ -64,6 +65,23 @@ impl Default for ConsoleFileConfig {
             scan_max_attempts: d.scan_max_attempts,
         }
     }
+}
+
+/// `[posture]`: which benchmarks run by default, extra policies, checks
+/// turned off, and the kubeconfig for `k8s:` targets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostureConfig {
+    /// Benchmarks run when `--benchmark` is not given; empty: the ones that
+    /// apply to the target.
+    pub benchmarks: Vec<String>,
+    /// Policy directories always loaded (`--policies` adds more).
+    pub policies: Vec<PathBuf>,
+    /// Check ids reported as skipped ("disabled by configuration");
+    /// `RMP-HOST-SSH-*` matches a prefix.
+    pub disabled_checks: Vec<String>,
+    /// Kubeconfig for `k8s:CONTEXT` targets (`--kubeconfig` wins).
+    pub kubeconfig: Option<PathBuf>,
 }
 
 /// `[malware]`: rule sources, the compiled rule cache, scan limits.
@@ -327,6 +345,20 @@ file_timeout_secs = 60
 archive_depth = 2
 # Scanning threads; 0 = one per core.
 threads = 0
+
+[posture]
+# Benchmarks run when --benchmark is not given (linux, image, k8s); empty:
+# the ones that apply to the target.
+benchmarks = []
+# Directories of Rego policies (with YAML metadata) always loaded
+# (--policies adds more).
+policies = []
+# Checks reported as skipped, "disabled by configuration"; "RMP-HOST-SSH-*"
+# matches a prefix. They count neither as passed nor as failed.
+disabled_checks = []
+# Kubeconfig for k8s:CONTEXT targets (--kubeconfig wins; default the first
+# path of KUBECONFIG, else ~/.kube/config).
+# kubeconfig = "/home/me/.kube/config"
 "#;
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use rampart_model::ScannerKind;
 use rampart_posture::{BENCHMARKS, Check, Evidence, FRAMEWORKS, PolicySet, Report, Status};
 use serde_json::{Value, json};
 
+use crate::args::PostureArgs;
+use crate::config::PostureConfig;
 use crate::report::{self, Case, CaseFinding, Item, Location, RuleInfo, Section};
 
 /// The built-in policies plus the user's directories.
@@ -20,6 +22,21 @@ pub fn policies(dirs: &[PathBuf]) -> Result<PolicySet> {
             .with_context(|| format!("loading posture policies from {}", d.display()))?;
     }
     Ok(set)
+}
+
+/// The posture options in force: `--benchmark` replaces the configured
+/// `benchmarks`, `--policies` adds to the configured `policies`, and
+/// `--kubeconfig` wins over the configured one.
+pub fn effective_args(args: &PostureArgs, cfg: &PostureConfig) -> PostureArgs {
+    PostureArgs {
+        benchmark: if args.benchmark.is_empty() {
+            cfg.benchmarks.clone()
+        } else {
+            args.benchmark.clone()
+        },
+        policies: cfg.policies.iter().chain(&args.policies).cloned().collect(),
+        kubeconfig: args.kubeconfig.clone().or_else(|| cfg.kubeconfig.clone()),
+    }
 }
 
 /// What the posture scanner found: one report per benchmark that ran.

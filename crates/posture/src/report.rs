@@ -239,6 +239,36 @@ impl Report {
         }
     }
 
+    /// Turns the results of the checks `patterns` name (an id, or a prefix
+    /// ending in `*`) into skips with the reason "disabled by
+    /// configuration", and scores again: a disabled check is neither a
+    /// pass nor a failure, and the report still lists it.
+    #[must_use]
+    pub fn disable(self, patterns: &[String]) -> Report {
+        if patterns.is_empty() {
+            return self;
+        }
+        let hit = |id: &str| {
+            patterns.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => id.starts_with(prefix),
+                None => id == p,
+            })
+        };
+        let results = self
+            .results
+            .into_iter()
+            .map(|mut r| {
+                if hit(&r.id) {
+                    r.status = Status::Skip;
+                    r.reason = Some("disabled by configuration".to_string());
+                    r.evidence.clear();
+                }
+                r
+            })
+            .collect();
+        Report::new(&self.benchmark, &self.target, results, self.notes)
+    }
+
     /// The failed results.
     pub fn failed(&self) -> impl Iterator<Item = &CheckResult> {
         self.results.iter().filter(|r| r.status == Status::Fail)

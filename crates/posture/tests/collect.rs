@@ -317,3 +317,118 @@ fn odd_configuration_never_breaks_a_policy() {
         Some("/etc/pam.d/system-auth")
     );
 }
+
+fn have(tool: &str) -> bool {
+    std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn run(cmd: &mut std::process::Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A RHEL-family root whose packages are in a real rpm database (written by
+/// `rpm --justdb` from a package `rpmbuild` made): the package checks read
+/// it instead of skipping.
+#[test]
+fn rpm_database_feeds_the_package_checks() {
+    if !have("rpm") || !have("rpmbuild") {
+        eprintln!(
+            "SKIPPED rpm_database_feeds_the_package_checks: rpm/rpmbuild are missing \
+             (apt-get install rpm)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = tmp.path().join("root");
+    write(
+        &root,
+        "/etc/os-release",
+        "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n",
+    );
+    let spec = tmp.path().join("telnet.spec");
+    std::fs::write(
+        &spec,
+        "Name: telnet\nVersion: 0.17\nRelease: 90.el9\nEpoch: 1\nSummary: fixture\n\
+         License: MIT\nBuildArch: noarch\n\n%description\nA posture test fixture.\n\n\
+         %install\nmkdir -p %{buildroot}/usr/share/doc/telnet\n\
+         echo x > %{buildroot}/usr/share/doc/telnet/README\n\n%files\n/usr/share/doc/telnet\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let top = tmp.path().join("rpmbuild");
+    run(std::process::Command::new("rpmbuild")
+        .args(["-bb", "--quiet", "--define"])
+        .arg(format!("_topdir {}", top.display()))
+        .args(["--define", "_build_id_links none"])
+        .arg(&spec));
+    let dbpath = root.join("var/lib/rpm");
+    std::fs::create_dir_all(&dbpath).unwrap_or_else(|e| panic!("{e}"));
+    run(std::process::Command::new("rpm")
+        .arg("--dbpath")
+        .arg(&dbpath)
+        .arg("--initdb"));
+    let rpms: Vec<_> = std::fs::read_dir(top.join("RPMS/noarch"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .map(|e| e.unwrap_or_else(|e| panic!("{e}")).path())
+        .collect();
+    run(std::process::Command::new("rpm")
+        .arg("--dbpath")
+        .arg(&dbpath)
+        .args(["-i", "--justdb", "--nodeps", "--noscripts"])
+        .args(&rpms));
+
+    let facts = collect(&root, Mode::Rootfs);
+    assert_eq!(facts["packages"]["source"], "rpm", "{}", facts["packages"]);
+    assert_eq!(facts["packages"]["installed"]["telnet"], "1:0.17-90.el9");
+    let set = PolicySet::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let results = set
+        .evaluate("linux", &facts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = Report::new("linux", "rootfs:x", results, Vec::new());
+    let status = |id: &str| {
+        report
+            .results
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("{id}"))
+            .status
+    };
+    // telnet is installed: a failure, not a skip; nis is not: a pass.
+    assert_eq!(status("RMP-HOST-SVC-019"), Status::Fail);
+    assert_eq!(status("RMP-HOST-SVC-016"), Status::Pass);
+}
+
+/// A database that is not one (garbage bytes) is reported, and the package
+/// checks skip rather than pass.
+#[test]
+fn unreadable_rpm_database_is_reported_not_trusted() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = tmp.path();
+    write(root, "/etc/os-release", "ID=rhel\nVERSION_ID=\"9.4\"\n");
+    write(root, "/var/lib/rpm/rpmdb.sqlite", "this is not a database");
+    let facts = collect(root, Mode::Rootfs);
+    assert_eq!(facts["packages"]["source"], "rpm");
+    assert!(
+        facts["packages"]["error"].is_string(),
+        "{}",
+        facts["packages"]
+    );
+    let set = PolicySet::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let results = set
+        .evaluate("linux", &facts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = Report::new("linux", "rootfs:x", results, Vec::new());
+    let r = report
+        .results
+        .iter()
+        .find(|r| r.id == "RMP-HOST-SVC-019")
+        .unwrap_or_else(|| panic!("SVC-019"));
+    assert_eq!(r.status, Status::Skip);
+}

@@ -314,3 +314,64 @@ fn live_cluster_from_recorded_api_responses() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `[posture]` in the configuration: default benchmarks, and checks turned
+/// off (reported as skipped, counted neither way).
+#[test]
+fn configuration_sets_benchmarks_and_disables_checks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("proj");
+    project(&root);
+    let cfg = tmp.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[posture]\nbenchmarks = [\"image\"]\ndisabled_checks = [\"RMP-DF-001\", \"RMP-DF-002*\"]\n",
+    )
+    .unwrap();
+    let target = format!("dir:{}", root.display());
+    let o = rampart()
+        .args(["--config", cfg.to_str().unwrap()])
+        .args(["scan", &target, "--scanners", "posture", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let checks: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    // Only the image benchmark ran; DF-001 and DF-002 (the prefix) no
+    // longer fail, the others still do.
+    assert_eq!(checks, ["RMP-DF-004", "RMP-DF-008"]);
+    let benchmarks = v["posture"]["benchmarks"].as_array().unwrap();
+    assert_eq!(benchmarks.len(), 1);
+    assert_eq!(benchmarks[0]["benchmark"], "image");
+    let disabled: Vec<&str> = benchmarks[0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["reason"] == "disabled by configuration")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(disabled, ["RMP-DF-001", "RMP-DF-002"]);
+    assert_eq!(benchmarks[0]["summary"]["failed"], 2);
+    // A flag still wins over the configured benchmarks.
+    let o = rampart()
+        .args(["--config", cfg.to_str().unwrap()])
+        .args([
+            "scan",
+            &target,
+            "--scanners",
+            "posture",
+            "--benchmark",
+            "k8s",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["posture"]["benchmarks"][0]["benchmark"], "k8s");
+}

@@ -463,11 +463,53 @@ fn packages(root: &Root) -> Value {
         }
         return json!({"source": "apk", "installed": installed});
     }
-    // The rpm database is binary; packages are then inferred from the
-    // programs and configuration they install (see `installed` in the
-    // policies' helper library).
+    rpm_packages(root)
+}
+
+/// The rpm database's packages (the sbom crate's reader: SQLite, Berkeley
+/// DB or NDB), as `name -> [epoch:]version-release`. Null when there is no
+/// database; an unreadable one is reported as such, and the package checks
+/// then skip.
+fn rpm_packages(root: &Root) -> Value {
+    for path in rampart_sbom::catalog::RPM_DATABASE_PATHS {
+        let Some(file) = root.resolve(path) else {
+            continue;
+        };
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let name = path.rsplit('/').next().unwrap_or_default();
+        if meta.len() > MAX_RPMDB {
+            return json!({"source": "rpm", "error": format!("{path} is larger than {MAX_RPMDB} bytes")});
+        }
+        let read = std::fs::read(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|data| rampart_sbom::catalog::read_rpm_database(name, &data));
+        return match read {
+            Ok(pkgs) => {
+                let installed: BTreeMap<String, String> = pkgs
+                    .into_iter()
+                    .map(|p| {
+                        let v = match p.epoch {
+                            Some(e) => format!("{e}:{}", p.version),
+                            None => p.version,
+                        };
+                        (p.name, v)
+                    })
+                    .collect();
+                json!({"source": "rpm", "database": path, "installed": installed})
+            }
+            Err(e) => json!({"source": "rpm", "database": path, "error": e}),
+        };
+    }
     Value::Null
 }
+
+/// The largest rpm database read (real ones reach a few hundred MiB).
+const MAX_RPMDB: u64 = 512 << 20;
 
 fn mounts(root: &Root, mode: Mode) -> Value {
     let (source, text) = match mode {

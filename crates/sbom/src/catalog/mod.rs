@@ -29,6 +29,7 @@ mod pubspec;
 mod pyjs_common;
 mod python;
 mod rpm;
+pub use rpm::{DATABASE_PATHS as RPM_DATABASE_PATHS, read_database as read_rpm_database};
 mod ruby;
 mod swift;
 

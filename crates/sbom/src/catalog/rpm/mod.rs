@@ -137,6 +137,51 @@ fn package_from_header(blob: &[u8], cataloger: &str, budget: &mut usize) -> Resu
     Ok(Record::Package(Box::new(p)))
 }
 
+/// The rpm databases' places inside a root, newest layout first.
+pub const DATABASE_PATHS: &[&str] = &[
+    "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+    "/var/lib/rpm/rpmdb.sqlite",
+    "/usr/lib/sysimage/rpm/Packages.db",
+    "/var/lib/rpm/Packages.db",
+    "/var/lib/rpm/Packages",
+];
+
+/// Reads the installed packages from an rpm database whose file name
+/// (`rpmdb.sqlite`, `Packages` or `Packages.db`) says its format, for
+/// callers that only need names and versions (the posture facts). Broken
+/// records are skipped; a database that yields no package at all is an
+/// error.
+pub fn read_database(file_name: &str, data: &[u8]) -> Result<Vec<Package>, String> {
+    let format = match file_name {
+        "rpmdb.sqlite" => Format::Sqlite,
+        "Packages" => Format::BerkeleyDb,
+        "Packages.db" => Format::Ndb,
+        other => return Err(format!("{other:?} is not an rpm database name")),
+    };
+    let mut out = Vec::new();
+    let mut broken = 0usize;
+    let mut first_error = None;
+    let mut budget = files_budget(data.len());
+    let mut each = |blob: &[u8]| match package_from_header(blob, "rpm", &mut budget) {
+        Ok(Record::Package(p)) => out.push(*p),
+        Ok(Record::Ignored) => {}
+        Err(e) => {
+            broken += 1;
+            first_error.get_or_insert(e);
+        }
+    };
+    broken += match format {
+        Format::Sqlite => sqlite::for_each_blob(data, &mut each)?,
+        Format::BerkeleyDb => bdb::for_each_value(data, &mut each)?,
+        Format::Ndb => ndb::for_each_blob(data, &mut each)?,
+    };
+    if out.is_empty() && broken > 0 {
+        let reason = first_error.unwrap_or_else(|| "unreadable record".to_string());
+        return Err(format!("{broken} broken records and no package ({reason})"));
+    }
+    Ok(out)
+}
+
 impl Cataloger for Rpm {
     fn name(&self) -> &'static str {
         "rpm"
