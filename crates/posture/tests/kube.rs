@@ -174,3 +174,253 @@ fn a_recorded_cluster_is_assessed() {
         .unwrap_or_default();
     assert!(e.contains("no context \"other\""), "{e}");
 }
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
+    std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate it
+/// signed; plus a second, unrelated CA. `None` without openssl.
+fn pki(dir: &std::path::Path) -> Option<()> {
+    let steps: &[&[&str]] = &[
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=lab-ca",
+        ],
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "other-ca.key",
+            "-out",
+            "other-ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=other-ca",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+            "-subj",
+            "/CN=ci/O=system:masters",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "client.ext",
+        ],
+    ];
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .ok()?;
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").ok()?;
+    steps.iter().all(|a| openssl(dir, a)).then_some(())
+}
+
+/// The recorded API behind real TLS that requires a client certificate
+/// signed by the lab CA (Python's `ssl` module on loopback).
+struct TlsServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const TLS_SERVER: &str = r#"
+import http.server, json, ssl, sys
+d = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        cn = dict(x[0] for x in self.connection.getpeercert()["subject"]).get("commonName")
+        if self.path == "/apis/apps/v1/deployments":
+            body = {"kind": "DeploymentList", "items": [{"metadata": {"name": cn, "namespace": "prod"},
+                    "spec": {"template": {"spec": {"hostPID": True, "containers": [{"name": "a", "image": "a:1"}]}}}}]}
+        else:
+            body = {"kind": "List", "items": []}
+        b = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def log_message(self, *a):
+        pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(d + "/server.pem", d + "/server.key")
+ctx.load_verify_locations(d + "/ca.pem")
+ctx.verify_mode = ssl.CERT_REQUIRED
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+fn tls_server(dir: &std::path::Path) -> Option<TlsServer> {
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(TLS_SERVER)
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    let stdout = child.stdout.take()?;
+    BufReader::new(stdout).read_line(&mut line).ok()?;
+    let port: u16 = line.trim().parse().ok()?;
+    Some(TlsServer {
+        child,
+        url: format!("https://127.0.0.1:{port}"),
+    })
+}
+
+fn b64(dir: &std::path::Path, file: &str) -> String {
+    use base64::Engine as _;
+    let bytes = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A client certificate over verified TLS: the kubeconfig's embedded CA and
+/// client pair are used for real (the server refuses a handshake without a
+/// certificate its CA signed), a client without a certificate is refused,
+/// and a server its CA did not sign is not trusted.
+#[test]
+fn client_certificate_over_verified_tls() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    if pki(d).is_none() {
+        eprintln!("SKIPPED client_certificate_over_verified_tls: openssl is missing");
+        return;
+    }
+    let Some(server) = tls_server(d) else {
+        eprintln!("SKIPPED client_certificate_over_verified_tls: python3 is missing");
+        return;
+    };
+    let write = |name: &str, ca: &str, with_client: bool| {
+        let user = if with_client {
+            format!(
+                "{{client-certificate-data: {}, client-key-data: {}}}",
+                b64(d, "client.pem"),
+                b64(d, "client.key")
+            )
+        } else {
+            "{}".to_string()
+        };
+        let p = d.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: lab\ncontexts:\n- name: lab\n  context: {{cluster: lab, user: ci}}\nclusters:\n- name: lab\n  cluster: {{server: \"{}\", certificate-authority-data: {}}}\nusers:\n- name: ci\n  user: {user}\n",
+                server.url,
+                b64(d, ca)
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        p
+    };
+    let good = write("good", "ca.pem", true);
+    let facts =
+        rampart_posture::kube::cluster_facts("lab", &good).unwrap_or_else(|e| panic!("{e}"));
+    // The server named the workload after the client certificate's CN: the
+    // certificate really was presented.
+    assert_eq!(
+        facts["workloads"][0]["name"], "ci",
+        "{}",
+        facts["workloads"]
+    );
+
+    let no_client = write("no-client", "ca.pem", false);
+    let e = rampart_posture::kube::cluster_facts("lab", &no_client)
+        .err()
+        .map(|e| format!("{e}"))
+        .unwrap_or_default();
+    assert!(e.contains("CertificateRequired"), "{e}");
+
+    let wrong_ca = write("wrong-ca", "other-ca.pem", true);
+    let e = rampart_posture::kube::cluster_facts("lab", &wrong_ca)
+        .err()
+        .map(|e| format!("{e}"))
+        .unwrap_or_default();
+    assert!(e.contains("UnknownIssuer"), "{e}");
+}
