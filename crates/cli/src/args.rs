@@ -122,6 +122,9 @@ pub enum Command {
     Posture(PostureCommand),
     /// Run the console: the HTTPS API server with users, tokens and the audit log.
     Console(ConsoleArgs),
+    /// Load generators and measurements against a running console.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Args)]

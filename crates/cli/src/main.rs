@@ -4,6 +4,7 @@
 //! here.
 
 mod args;
+mod bench;
 mod commands;
 mod config;
 mod console;
@@ -76,6 +77,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Posture(args::PostureCommand::List(a)) => commands::posture_list(a),
         Command::Posture(args::PostureCommand::Explain(a)) => commands::posture_explain(a),
         Command::Posture(args::PostureCommand::Check(a)) => commands::posture_check(a),
+        Command::Bench(crate::bench::BenchCommand::Agents(a)) => bench::agents(a),
         other => {
             // Commands that read configuration refuse unknown RAMPART_
             // variables, so a misspelt setting is noticed.
@@ -95,6 +97,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 | Command::Init(_)
                 | Command::Db(_)
                 | Command::Rules(_)
+                | Command::Bench(_)
                 | Command::Posture(_) => Ok(exit::OK),
             }
         }
