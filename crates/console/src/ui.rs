@@ -205,6 +205,36 @@ mod tests {
         assert_eq!(content_type("LICENSE"), "application/octet-stream");
     }
 
+    async fn body_of(resp: Response) -> String {
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// Whichever way this crate was built, `/` answers a page with the policy:
+    /// the app, or the plain "UI not built" page.
+    #[tokio::test]
+    async fn root_is_the_app_or_the_not_built_page() {
+        let resp = fallback(Method::GET, Uri::from_static("/scans"), HeaderMap::new()).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers()[header::CONTENT_SECURITY_POLICY],
+            CONTENT_SECURITY_POLICY
+        );
+        assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-cache");
+        let body = body_of(resp).await;
+        if is_built() {
+            assert!(body.contains("/assets/"), "{body}");
+        } else {
+            assert!(body.contains("UI not built"), "{body}");
+            assert!(body.contains("npm ci &amp;&amp; npm run build"), "{body}");
+        }
+        let api = fallback(Method::GET, Uri::from_static("/api/v1/x"), HeaderMap::new()).await;
+        assert_eq!(api.status(), StatusCode::NOT_FOUND);
+        assert!(api.headers().get(header::CONTENT_SECURITY_POLICY).is_none());
+    }
+
     #[test]
     fn policy_forbids_inline_code_and_framing() {
         assert!(CONTENT_SECURITY_POLICY.contains("default-src 'self'"));
