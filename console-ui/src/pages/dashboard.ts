@@ -39,7 +39,7 @@ export async function dashboardPage(): Promise<HTMLElement> {
   const kindTotals = findingCounts.map((row) => row.reduce((a, b) => a + b, 0));
   const findingsCard = h(
     "section",
-    { class: "card", "aria-labelledby": "dash-findings" },
+    { class: "card span2", "aria-labelledby": "dash-findings" },
     h("h2", { id: "dash-findings" }, "Open findings"),
     h(
       "div",

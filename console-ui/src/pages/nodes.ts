@@ -90,7 +90,7 @@ export async function nodePage(params: { id?: string }): Promise<HTMLElement> {
       ),
       h(
         "section",
-        { class: "card", "aria-labelledby": "node-findings" },
+        { class: "card span2", "aria-labelledby": "node-findings" },
         h("h2", { id: "node-findings" }, "Findings ", h("a", { href: `/findings?node=${node.id}`, class: "more" }, "list")),
         h("p", {}, `${node.findings.total} open`, node.findings.suppressed ? `, ${node.findings.suppressed} suppressed` : ""),
         kinds.length

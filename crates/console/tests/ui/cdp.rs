@@ -250,6 +250,21 @@ impl Browser {
         self.call("Page.navigate", json!({"url": url}));
     }
 
+    /// Saves a PNG of the page as `NAME.png` in `RAMPART_UI_SCREENSHOTS`, when
+    /// that is set (to look at the pages a test run saw).
+    pub fn screenshot(&mut self, name: &str) {
+        use base64::Engine as _;
+        let Some(dir) = std::env::var_os("RAMPART_UI_SCREENSHOTS") else {
+            return;
+        };
+        let r = self.call("Page.captureScreenshot", json!({"format": "png"}));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(r["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
+    }
+
     /// The Content-Security-Policy violations reported so far.
     pub fn csp_violations(&mut self) -> Vec<Value> {
         self.drain();

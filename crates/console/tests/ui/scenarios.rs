@@ -169,6 +169,7 @@ pub fn browser(c: &TestConsole, chromium: &Path) {
     assert_eq!(b.eval("text('tr[data-kind=vulnerability] .total')"), "3");
     assert_eq!(b.eval("text('tr[data-kind=secret] .total')"), "1");
     assert_eq!(b.eval("text('#who')"), "admin admin");
+    b.screenshot("dashboard");
 
     // Findings, filtered by severity through the select.
     open(&mut b, "/findings");
@@ -186,6 +187,7 @@ pub fn browser(c: &TestConsole, chromium: &Path) {
         "the suppress dialog",
         "!!$('dialog[open] #suppress-reason')",
     );
+    b.screenshot("suppress");
     b.eval("fill('#suppress-reason', 'not reachable: the service is internal') && click('dialog[open] button[type=submit]')");
     b.wait_for(
         "the suppressed finding to disappear",
@@ -210,6 +212,7 @@ pub fn browser(c: &TestConsole, chromium: &Path) {
         "the queued scan in the list",
         "$$('tr[data-scan-id]').some(r => r.dataset.state === 'queued')",
     );
+    b.screenshot("scans");
     let scans = c.get("/api/v1/scans", &admin);
     assert_eq!(scans.json["total"], 1);
     assert_eq!(scans.json["items"][0]["targets"], json!([web.to_string()]));
@@ -224,6 +227,8 @@ pub fn browser(c: &TestConsole, chromium: &Path) {
             .unwrap()
             .contains("debian 12")
     );
+
+    b.screenshot("node");
 
     // Topology: drawn when the console serves it, a clear notice until then.
     open(&mut b, "/topology");
@@ -275,6 +280,7 @@ pub fn browser(c: &TestConsole, chromium: &Path) {
     assert_eq!(b.eval("$$('[data-action=cancel]').length"), 0);
     open(&mut b, "/users");
     b.wait_for("the refusal", "text('main h1') === 'Not available'");
+    b.screenshot("refused");
 
     // No policy violation and no script error in the whole session...
     let violations = b.csp_violations();
