@@ -16,6 +16,7 @@ import { topologyPage } from "./pages/topology";
 import { agentsPage } from "./pages/agents";
 import { usersPage } from "./pages/users";
 import { auditPage } from "./pages/audit";
+import { accountPage } from "./pages/account";
 
 const app = document.getElementById("app") as HTMLElement;
 
@@ -91,7 +92,13 @@ function shell(content: HTMLElement): HTMLElement {
         ? h(
             "div",
             { class: "user" },
-            h("span", { class: "who", id: "who" }, m.user.username, " ", h("span", { class: "badge tone-role" }, m.role)),
+            h(
+              "a",
+              { class: "who", id: "who", href: "/account", title: "Your account: password and API tokens" },
+              m.user.username,
+              " ",
+              h("span", { class: "badge tone-role" }, m.role),
+            ),
             logout,
           )
         : null,
@@ -152,6 +159,7 @@ route("/topology", topologyPage);
 route("/agents", agentsPage);
 route("/users", guarded("admin", usersPage));
 route("/audit", guarded("admin", auditPage));
+route("/account", accountPage);
 route("/login", () => h("div"));
 
 start();

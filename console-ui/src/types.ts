@@ -177,3 +177,17 @@ export const SEVERITIES = ["critical", "high", "medium", "low", "info", "unknown
 export const SCANNERS = ["vuln", "secret", "malware", "posture"] as const;
 export const SCAN_STATES = ["queued", "running", "succeeded", "failed", "cancelled", "timed-out"] as const;
 export const ROLES: readonly Role[] = ["read-only", "standard", "admin"];
+
+export interface Token {
+  id: number;
+  user_id: number;
+  username: string;
+  kind: string;
+  name: string;
+  prefix: string;
+  scope: Role | null;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}

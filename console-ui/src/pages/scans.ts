@@ -10,6 +10,15 @@ import { SCANNERS, SCAN_STATES, type Finding, type Page, type Scan, type ScanDif
 
 const LIMIT = 25;
 
+/** Targets, node ids as links to their node. */
+function targets(s: Scan): HTMLElement {
+  return h(
+    "span",
+    {},
+    s.targets.map((t, i) => [i ? ", " : "", /^\d+$/.test(t) ? h("a", { href: `/nodes/${t}` }, `node ${t}`) : t]),
+  );
+}
+
 function isFinal(s: Scan): boolean {
   return s.state !== "queued" && s.state !== "running";
 }
@@ -87,7 +96,7 @@ export async function scansPage(_p: unknown, query: URLSearchParams): Promise<HT
       [
         { label: "Scan", cell: (s: Scan) => h("a", { href: `/scans/${s.id}` }, `#${s.id}`) },
         { label: "State", cell: (s) => badge(s.state) },
-        { label: "Targets", cell: (s) => s.targets.join(", "), class: "truncate" },
+        { label: "Targets", cell: (s) => targets(s), class: "truncate" },
         { label: "Scanners", cell: (s) => s.scanners.join(", ") },
         { label: "Requested by", cell: (s) => s.requested_by },
         { label: "Requested", cell: (s) => time(s.created_at) },
@@ -174,7 +183,7 @@ export async function scanPage(params: { id?: string }, query: URLSearchParams):
           "dl",
           { class: "facts" },
           h("dt", {}, "Targets"),
-          h("dd", {}, s.targets.join(", ")),
+          h("dd", {}, targets(s)),
           h("dt", {}, "Scanners"),
           h("dd", {}, s.scanners.join(", ")),
           h("dt", {}, "Requested by"),

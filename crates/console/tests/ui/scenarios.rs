@@ -132,6 +132,34 @@ fn login(b: &mut Browser, user: &str, password: &str) {
     ));
 }
 
+/// Claims `scan` as a runner, records the vulnerabilities it found on
+/// `node`, and finishes it successfully.
+fn run_scan(c: &TestConsole, node: i64, scan: i64, found: &[&str]) {
+    let store = c.console().store().clone();
+    let found: Vec<FindingReport> = found
+        .iter()
+        .map(|id| finding("vulnerability", id, Severity::High))
+        .collect();
+    c.rt.block_on(async move {
+        let now = rampart_console::clock::now();
+        let claimed = store
+            .claim_scan("sensor-web-1", now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.id, scan);
+        store
+            .record_findings(node, Some(scan), &["vulnerability"], &found, now)
+            .await
+            .unwrap();
+        store
+            .finish_scan(scan, "sensor-web-1", true, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+    });
+}
+
 /// Navigates inside the app as a click on a link would.
 fn open(b: &mut Browser, path: &str) {
     b.eval(&format!(
@@ -218,6 +246,41 @@ pub fn browser(c: &TestConsole, chromium: &Path) {
     assert_eq!(scans.json["items"][0]["targets"], json!([web.to_string()]));
     assert_eq!(scans.json["items"][0]["requested_by"], "admin");
 
+    // Two scans of the host run (through the store's runner side) and the
+    // second one's page shows what changed since the first.
+    let s1 = scans.json["items"][0]["id"].as_i64().unwrap();
+    let s2 = c
+        .call(
+            "POST",
+            "/api/v1/scans",
+            Some(&admin),
+            Some(json!({"targets": [web.to_string()]})),
+        )
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    run_scan(
+        c,
+        web,
+        s1,
+        &["CVE-2026-0001", "CVE-2026-0002", "CVE-2026-0003"],
+    );
+    run_scan(
+        c,
+        web,
+        s2,
+        &["CVE-2026-0001", "CVE-2026-0002", "CVE-2026-0004"],
+    );
+    open(&mut b, &format!("/scans/{s2}"));
+    b.wait_for(
+        "the scan's diff",
+        &format!(
+            "(text('#scan-diff') || '').includes('scan #{s1}: 1 added, 1 removed, 2 unchanged') \
+             && text('#scan-diff').includes('CVE-2026-0004') && text('#scan-diff').includes('CVE-2026-0003')"
+        ),
+    );
+    b.screenshot("scan-diff");
+
     // A node's detail page.
     open(&mut b, &format!("/nodes/{web}"));
     b.wait_for("the node page", "text('main h1')?.startsWith('web-1')");
@@ -251,7 +314,7 @@ pub fn browser(c: &TestConsole, chromium: &Path) {
     open(&mut b, "/audit");
     b.wait_for(
         "the audit log",
-        "$$('tr[data-action=\"suppression.create\"]').length === 1 && $$('tr[data-action=\"scan.create\"]').length === 1",
+        "$$('tr[data-action=\"suppression.create\"]').length === 1 && $$('tr[data-action=\"scan.create\"]').length === 2",
     );
 
     // Log out: back to the login page, and the session is gone.
@@ -275,12 +338,33 @@ pub fn browser(c: &TestConsole, chromium: &Path) {
     assert_eq!(b.eval("text('#who')"), "viewer read-only");
     assert_eq!(b.eval("$$('[data-action=suppress]').length"), 0);
     open(&mut b, "/scans");
-    b.wait_for("the viewer's scans", "$$('tr[data-scan-id]').length === 1");
+    b.wait_for("the viewer's scans", "$$('tr[data-scan-id]').length === 2");
     assert_eq!(b.eval("!!$('#queue-scan')"), false);
     assert_eq!(b.eval("$$('[data-action=cancel]').length"), 0);
     open(&mut b, "/users");
     b.wait_for("the refusal", "text('main h1') === 'Not available'");
     b.screenshot("refused");
+
+    // Their account page: an API token, shown once, that works.
+    b.eval("click('#who')");
+    b.wait_for("the account page", "!!$('#token-name')");
+    b.eval("fill('#token-name', 'ci script') && ($('#token-name').form.requestSubmit(), true)");
+    b.wait_for("the new token", "!!$('[data-secret]')");
+    let token = b
+        .eval("text('[data-secret]')")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(token.starts_with("rmt_"), "{token}");
+    let who = c.get("/api/v1/auth/me", &token);
+    assert_eq!(who.status, 200, "{:#}", who.json);
+    assert_eq!(who.json["user"]["username"], "viewer");
+    assert_eq!(who.json["token_kind"], "api");
+    b.wait_for(
+        "the token in the list",
+        "!!$('tr[data-token=\"ci script\"]')",
+    );
+    b.screenshot("account");
 
     // No policy violation and no script error in the whole session...
     let violations = b.csp_violations();
