@@ -13,6 +13,7 @@ pub mod model;
 mod server;
 pub mod store;
 pub mod tls;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -175,15 +175,11 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         let _ = state.openapi_json.set(json);
     }
     let router = router
-        .fallback(not_found)
+        .fallback(crate::ui::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state);
     (router, doc)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::not_found("route")
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -712,7 +712,7 @@ pub fn error_shape(db: Db) {
     let admin = c.admin();
     c.call("GET", "/api/v1/nothing-here", None, None)
         .assert_error(404, "not_found");
-    c.call("GET", "/", None, None)
+    c.call("GET", "/api", None, None)
         .assert_error(404, "not_found");
     c.call("DELETE", "/healthz", None, None)
         .assert_error(405, "method_not_allowed");
