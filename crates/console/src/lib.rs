@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod cron;
 pub mod error;
 pub mod metrics;
 pub mod model;
