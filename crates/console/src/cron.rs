@@ -211,7 +211,9 @@ impl Cron {
             u32::try_from(rem / 3600).unwrap_or(0),
             u32::try_from(rem % 3600 / 60).unwrap_or(0),
         );
-        has(self.months, month) && self.day_matches(days, day) && has(self.hours, h)
+        has(self.months, month)
+            && self.day_matches(days, day)
+            && has(self.hours, h)
             && has(self.minutes, m)
     }
 
@@ -220,7 +222,11 @@ impl Cron {
         let weekday = u32::try_from((days + 4).rem_euclid(7)).unwrap_or(0);
         let dom = has(self.days, day);
         let dow = has(self.weekdays, weekday);
-        if self.either_day { dom || dow } else { dom && dow }
+        if self.either_day {
+            dom || dow
+        } else {
+            dom && dow
+        }
     }
 
     /// The first matching minute strictly after `t`; `None` when there is

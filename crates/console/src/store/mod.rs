@@ -260,7 +260,9 @@ impl Store {
         pool_size: usize,
     ) -> Result<Self, StoreError> {
         let db: Arc<dyn Backend> = match database_url {
-            Some(url) => Arc::new(PostgresBackend::connect_pooled(url, database_ca, pool_size).await?),
+            Some(url) => {
+                Arc::new(PostgresBackend::connect_pooled(url, database_ca, pool_size).await?)
+            }
             None => Arc::new(SqliteBackend::open(&data_dir.join(SQLITE_FILE))?),
         };
         let store = Store::new(db);

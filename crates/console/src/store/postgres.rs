@@ -17,8 +17,8 @@ use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::backend::{Backend, BackendKind, Transaction};
-use super::pool::{Pool, Pooled};
 use super::migrations::{MIGRATIONS_TABLE, Migration, latest};
+use super::pool::{Pool, Pooled};
 use super::value::{Row, Value};
 use crate::error::StoreError;
 
@@ -228,7 +228,6 @@ impl PostgresBackend {
     pub fn tls_enabled(&self) -> bool {
         matches!(self.tls, Tls::Rustls(_))
     }
-
 }
 
 /// The URL without its password, for messages.
@@ -262,7 +261,10 @@ impl Backend for PostgresBackend {
     async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
         let mut conn = self.pool.get().await?;
         conn.hold();
-        conn.client().batch_execute("BEGIN").await.map_err(map_err)?;
+        conn.client()
+            .batch_execute("BEGIN")
+            .await
+            .map_err(map_err)?;
         Ok(Box::new(PostgresTx {
             conn: Mutex::new(Some(conn)),
         }))
@@ -346,7 +348,9 @@ impl Backend for PostgresTx {
     }
 
     async fn migrate(&self, _migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {
-        Err(StoreError::Task("migrations run outside transactions".into()))
+        Err(StoreError::Task(
+            "migrations run outside transactions".into(),
+        ))
     }
 }
 
@@ -355,7 +359,10 @@ impl Transaction for PostgresTx {
     async fn commit(&self) -> Result<(), StoreError> {
         let mut guard = self.conn.lock().await;
         let mut conn = guard.take().ok_or_else(finished)?;
-        conn.client().batch_execute("COMMIT").await.map_err(map_err)?;
+        conn.client()
+            .batch_execute("COMMIT")
+            .await
+            .map_err(map_err)?;
         conn.reuse();
         Ok(())
     }

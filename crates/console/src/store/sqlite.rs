@@ -154,7 +154,9 @@ impl Backend for SqliteTx {
     }
 
     async fn migrate(&self, _migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {
-        Err(StoreError::Task("migrations run outside transactions".into()))
+        Err(StoreError::Task(
+            "migrations run outside transactions".into(),
+        ))
     }
 }
 
