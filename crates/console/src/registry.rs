@@ -254,8 +254,16 @@ fn lister(access: &RegistryAccess) -> Lister<'_> {
 
 /// Every repository of the registry's catalog, sorted.
 pub fn list_repositories(access: &RegistryAccess) -> Result<Vec<String>, RegistryError> {
+    list_repositories_paged(access, PAGE_SIZE)
+}
+
+/// [`list_repositories`], asking for `page_size` entries per page.
+pub fn list_repositories_paged(
+    access: &RegistryAccess,
+    page_size: usize,
+) -> Result<Vec<String>, RegistryError> {
     let mut l = lister(access);
-    let first = format!("{}/v2/_catalog?n={PAGE_SIZE}", l.base());
+    let first = format!("{}/v2/_catalog?n={}", l.base(), page_size.max(1));
     let mut repos = l.collect(first, "repositories", "registry:catalog:*", "the catalog")?;
     repos.sort();
     repos.dedup();

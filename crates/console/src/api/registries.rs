@@ -451,7 +451,8 @@ pub async fn scan_registry(
         let r: ImageRef = format!("{host}/{image}").parse().map_err(
             |e: rampart_source::registry::InvalidRef| ApiError::bad_request(e.to_string()),
         )?;
-        if r.registry != host || (r.tag.is_none() && r.digest.is_none()) {
+        let last = image.rsplit('/').next().unwrap_or(image);
+        if r.registry != host || !(last.contains(':') || last.contains('@')) {
             return Err(ApiError::bad_request(format!(
                 "{image:?}: give REPOSITORY:TAG or REPOSITORY@DIGEST"
             )));
