@@ -66,7 +66,7 @@ pub async fn run(
         match store.claim_central_scan(&runner, clock::now()).await {
             Ok(Some((scan, registry_id))) => {
                 let outcome = tokio::select! {
-                    r = run_one(&store, &secrets, executor.as_ref(), &scan, registry_id, heartbeat_secs, &runner) => r,
+                    r = run_one(&store, &secrets, &executor, &scan, registry_id, heartbeat_secs, &runner) => r,
                     _ = shutdown.changed() => return,
                 };
                 let (ok, reason) = match outcome {
@@ -134,7 +134,7 @@ async fn access_for(
 async fn run_one(
     store: &Store,
     secrets: &SecretBox,
-    executor: &dyn ScanExecutor,
+    executor: &Arc<dyn ScanExecutor>,
     scan: &crate::model::Scan,
     registry_id: i64,
     heartbeat_secs: u64,
@@ -148,13 +148,20 @@ async fn run_one(
         timeout_secs: scan.timeout_secs,
         heartbeat_secs,
     };
-    let work = executor.execute(&job, &access);
-    tokio::pin!(work);
+    // Its own task, so a panicking executor fails the scan instead of the
+    // runner; aborted when the scan must stop.
+    let executor = Arc::clone(executor);
+    let mut work = AbortOnDrop(tokio::spawn(async move {
+        executor.execute(&job, &access).await
+    }));
     let mut beat = tokio::time::interval(Duration::from_secs(heartbeat_secs.max(1)));
     beat.tick().await;
     let results = loop {
         tokio::select! {
-            r = &mut work => break r.map_err(|e| format!("scanner: {e}"))?,
+            r = &mut work.0 => match r {
+                Ok(r) => break r.map_err(|e| format!("scanner: {e}"))?,
+                Err(e) => return Err(format!("scanner crashed: {e}")),
+            },
             _ = beat.tick() => {
                 match store.heartbeat_scan(scan.id, runner, clock::now()).await {
                     Ok(true) => {}
@@ -166,6 +173,15 @@ async fn run_one(
     };
     record(store, scan, &results).await?;
     Ok(Outcome::Done)
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Records each target's findings on its `image` node (keyed by the image
