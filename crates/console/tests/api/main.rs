@@ -54,6 +54,11 @@ fn registry_client_paginates_and_authenticates() {
     registries::registry_client_paginates_and_authenticates(harness::Db::Sqlite);
 }
 
+#[test]
+fn registry_client_uses_bearer_tokens() {
+    registries::registry_client_uses_bearer_tokens(harness::Db::Sqlite);
+}
+
 both_backends!(
     health_and_https,
     openapi_document,

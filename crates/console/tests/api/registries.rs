@@ -91,6 +91,12 @@ impl Registry {
     /// `team/app:v2` and `team/db:v1`; `None` (after printing why) when the
     /// tools are missing.
     pub fn start() -> Option<Registry> {
+        Self::start_with_auth("")
+    }
+
+    /// Like [`Registry::start`], with `auth_yaml` (the registry's `auth:`
+    /// section) instead of htpasswd when not empty.
+    pub fn start_with_auth(auth_yaml: &str) -> Option<Registry> {
         let missing: Vec<&str> = ["docker-registry", "skopeo", "htpasswd"]
             .into_iter()
             .filter(|t| !have(t))
@@ -114,12 +120,18 @@ impl Registry {
             .local_addr()
             .unwrap()
             .port();
+        let auth = if auth_yaml.is_empty() {
+            format!(
+                "auth:\n  htpasswd:\n    realm: rampart-test\n    path: {}\n",
+                htpasswd.display()
+            )
+        } else {
+            auth_yaml.to_string()
+        };
         let cfg = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: rampart-test-secret\n\
-             auth:\n  htpasswd:\n    realm: rampart-test\n    path: {}\n",
+             http:\n  addr: 127.0.0.1:{port}\n  secret: rampart-test-secret\n{auth}",
             dir.path().join("data").display(),
-            htpasswd.display()
         );
         let cfg_path = dir.path().join("config.yml");
         std::fs::write(&cfg_path, cfg).unwrap();
@@ -547,4 +559,216 @@ pub fn central_scans_without_a_scanner_time_out(db: Db) {
     let done = wait_final(&c, &admin, s.json["id"].as_i64().unwrap(), 30);
     assert_eq!(done["state"], "timed-out");
     assert_eq!(done["reason"], "no central scanner configured");
+}
+
+fn b64url(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
+}
+
+/// A minimal token service on loopback: answers `GET /token?scope=...`
+/// with a JWT (RS256, signed by `openssl`, the certificate in `x5c`) when
+/// the Basic credentials are alice's, 401 otherwise. Counts requests.
+struct TokenService {
+    port: u16,
+    served: Arc<Mutex<Vec<String>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for TokenService {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn jwt(key: &Path, cert_b64: &str, scopes: &[String]) -> String {
+    let now = rampart_console::clock::now();
+    let access: Vec<serde_json::Value> = scopes
+        .iter()
+        .filter_map(|s| {
+            let (kind, rest) = s.split_once(':')?;
+            let (name, actions) = rest.rsplit_once(':')?;
+            Some(json!({"type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
+        })
+        .collect();
+    let head = b64url(
+        json!({"typ": "JWT", "alg": "RS256", "x5c": [cert_b64]})
+            .to_string()
+            .as_bytes(),
+    );
+    let body = b64url(
+        json!({"iss": "rampart-console-test", "sub": USER, "aud": "rampart-registry",
+               "exp": now + 600, "nbf": now - 60, "iat": now, "jti": format!("j{now}"),
+               "access": access})
+        .to_string()
+        .as_bytes(),
+    );
+    let signing_input = format!("{head}.{body}");
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(signing_input.as_bytes())
+        .unwrap();
+    let sig = child.wait_with_output().unwrap();
+    assert!(sig.status.success());
+    format!("{signing_input}.{}", b64url(&sig.stdout))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+impl TokenService {
+    fn start(key: std::path::PathBuf, cert_b64: String) -> TokenService {
+        use base64::Engine as _;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (served2, stop2) = (Arc::clone(&served), Arc::clone(&stop));
+        let good = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut stream) = conn else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                let mut ok = false;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("authorization")
+                        && let Some((scheme, creds)) = value.trim().split_once(' ')
+                    {
+                        ok = scheme.eq_ignore_ascii_case("basic") && creds == good;
+                    }
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+                served2.lock().unwrap().push(path.clone());
+                let scopes: Vec<String> = path
+                    .split_once('?')
+                    .map_or("", |(_, q)| q)
+                    .split('&')
+                    .filter_map(|kv| kv.strip_prefix("scope="))
+                    .map(percent_decode)
+                    .collect();
+                let (status, body) = if ok {
+                    (
+                        "200 OK",
+                        json!({"token": jwt(&key, &cert_b64, &scopes)}).to_string(),
+                    )
+                } else {
+                    ("401 Unauthorized", "{}".to_string())
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        TokenService { port, served, stop }
+    }
+}
+
+/// Bearer tokens: the registry delegates to a token service; the client
+/// fetches a token with the stored credentials, for the catalog and for
+/// one repository, and a wrong password is refused by the token service.
+pub fn registry_client_uses_bearer_tokens(_db: Db) {
+    if !have("openssl") {
+        println!("SKIPPED: missing openssl");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let key = work.path().join("key.pem");
+    let cert = work.path().join("cert.pem");
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=token-test",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let der = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    let cert_b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&der.stdout)
+    };
+    let tokens = TokenService::start(key, cert_b64);
+    let auth = format!(
+        "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: rampart-registry\n    \
+         issuer: rampart-console-test\n    rootcertbundle: {}\n",
+        tokens.port,
+        cert.display()
+    );
+    let Some(reg) = Registry::start_with_auth(&auth) else {
+        return;
+    };
+    let repos = list_repositories_paged(&reg.access(PASSWORD), 1).unwrap();
+    assert_eq!(repos, ["team/app", "team/db"]);
+    assert_eq!(list_tags(&reg.access(PASSWORD), "team/db").unwrap(), ["v1"]);
+    let served = tokens.served.lock().unwrap().clone();
+    assert!(
+        served
+            .iter()
+            .any(|p| p.contains("registry%3Acatalog") || p.contains("registry:catalog")),
+        "{served:?}"
+    );
+    assert!(
+        served
+            .iter()
+            .any(|p| p.contains("team%2Fdb") || p.contains("team/db")),
+        "{served:?}"
+    );
+    let err = list_tags(&reg.access("wrong-password"), "team/app").unwrap_err();
+    assert!(
+        err.to_string().contains("token service answered 401"),
+        "{err}"
+    );
 }
