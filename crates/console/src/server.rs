@@ -185,6 +185,11 @@ pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
         &cfg.old_secret_keys,
         &cfg.data_dir,
     )?);
+    match store.reseal_registry_secrets(&secrets, clock::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("re-encrypted {n} registry secret(s) with the current key"),
+        Err(e) => tracing::warn!("re-encrypting registry secrets: {e}"),
+    }
     let initial_admin = bootstrap_admin(&store, &cfg).await?;
     let (tls_config, tls_info) = tls::load_or_generate(
         &cfg.data_dir,

@@ -202,6 +202,56 @@ impl Store {
         Ok(Some((scan_from_prefix(row, 1)?, registry_id)))
     }
 
+    /// Re-encrypts with the current key every registry secret sealed with
+    /// an older one (key rotation); returns how many. A secret whose key is
+    /// not configured is left as it is, with a warning.
+    pub async fn reseal_registry_secrets(
+        &self,
+        secrets: &crate::crypto::SecretBox,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT id, name, secret_key_id, secret FROM registries \
+                 WHERE secret IS NOT NULL AND secret_key_id <> ?",
+                vec![secrets.current_key_id().into()],
+            )
+            .await?;
+        let mut n = 0;
+        for row in &rows {
+            let (id, name, key, sealed) = (row.int(0)?, row.text(1)?, row.text(2)?, row.text(3)?);
+            let context = secret_context(&name);
+            let plain = match secrets.open(&key, &sealed, &context) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!("registry {name}: {e}");
+                    continue;
+                }
+            };
+            let (new_key, new_sealed) = secrets
+                .seal(&plain, &context)
+                .map_err(|e| StoreError::Task(e.to_string()))?;
+            // Conditional on the old value: a concurrent re-seal by another
+            // replica wins once.
+            n += self
+                .db
+                .execute(
+                    "UPDATE registries SET secret_key_id = ?, secret = ?, updated_at = ? \
+                     WHERE id = ? AND secret = ?",
+                    vec![
+                        new_key.into(),
+                        new_sealed.into(),
+                        now.into(),
+                        id.into(),
+                        sealed.into(),
+                    ],
+                )
+                .await?;
+        }
+        Ok(n)
+    }
+
     /// Times out central scans queued before `before` (no central scanner
     /// is configured on this console); returns how many.
     pub async fn time_out_central_scans(&self, before: i64, now: i64) -> Result<u64, StoreError> {

@@ -47,6 +47,7 @@ both_backends_in!(registries as registry:
     registries_api_with_a_real_registry,
     central_scans_run_with_decrypted_credentials,
     central_scans_without_a_scanner_time_out,
+    secret_keys_rotate,
 );
 
 #[test]

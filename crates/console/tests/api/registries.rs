@@ -772,3 +772,56 @@ pub fn registry_client_uses_bearer_tokens(_db: Db) {
         "{err}"
     );
 }
+
+/// Key rotation: a new key with the old one kept re-encrypts the stored
+/// secrets at start; afterwards the old key is no longer needed.
+pub fn secret_keys_rotate(db: Db) {
+    use base64::Engine as _;
+    let key_a = base64::engine::general_purpose::STANDARD.encode([1_u8; 32]);
+    let key_b = base64::engine::general_purpose::STANDARD.encode([2_u8; 32]);
+    let ka = key_a.clone();
+    let Some(c) = TestConsole::start(db, move |cfg| cfg.secret_key = Some(ka)) else {
+        return;
+    };
+    let admin = c.admin();
+    let a = c.call(
+        "POST",
+        "/api/v1/registries",
+        Some(&admin),
+        Some(json!({"name": "r", "host": "127.0.0.1:9", "insecure": true, "username": USER, "password": PASSWORD})),
+    );
+    assert_eq!(a.status, 201, "{:#}", a.json);
+    let key_id = |c: &TestConsole| {
+        let raw = raw_db(c);
+        c.rt.block_on(raw.query("SELECT secret_key_id, secret FROM registries", vec![]))
+            .unwrap()[0]
+            .text(0)
+            .unwrap()
+    };
+    let first = key_id(&c);
+    assert!(
+        !c.dir.path().join("secret.key").exists(),
+        "the configured key is used"
+    );
+    let (dir, url) = c.stop();
+    let restart = |dir: tempfile::TempDir, url: Option<String>, key: &str, old: Vec<String>| {
+        let mut cfg = crate::harness::config(dir.path());
+        cfg.database_url.clone_from(&url);
+        cfg.database_ca = crate::pg::ca_file();
+        cfg.secret_key = Some(key.to_string());
+        cfg.old_secret_keys = old;
+        TestConsole::start_with(cfg, dir, url)
+    };
+    let c = restart(dir, url, &key_b, vec![key_a]);
+    let second = key_id(&c);
+    assert_ne!(first, second, "re-encrypted with the new key");
+    let (dir, url) = c.stop();
+    // The old key is no longer needed: the credentials still open (the
+    // registry answers nothing on port 9, but the error is about the
+    // network, not the key).
+    let c = restart(dir, url, &key_b, vec![]);
+    assert_eq!(key_id(&c), second);
+    let admin = c.admin();
+    let e = c.get("/api/v1/registries/1/repositories", &admin);
+    e.assert_error(502, "bad_gateway");
+}
