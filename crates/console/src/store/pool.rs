@@ -75,9 +75,11 @@ pub(super) struct Pooled {
 }
 
 impl Pooled {
-    pub(super) fn client(&self) -> &Client {
-        // Always `Some` until drop.
-        self.client.as_ref().unwrap_or_else(|| unreachable!())
+    /// The connection (present until the value is dropped).
+    pub(super) fn client(&self) -> Result<&Client, StoreError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| StoreError::Task("pooled connection already released".into()))
     }
 
     /// Do not give this connection back to the pool when dropped (it is in

@@ -250,18 +250,18 @@ impl Backend for PostgresBackend {
 
     async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
         let conn = self.pool.get().await?;
-        execute_on(conn.client(), sql, &values).await
+        execute_on(conn.client()?, sql, &values).await
     }
 
     async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<Row>, StoreError> {
         let conn = self.pool.get().await?;
-        query_on(conn.client(), sql, &values).await
+        query_on(conn.client()?, sql, &values).await
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
         let mut conn = self.pool.get().await?;
         conn.hold();
-        conn.client()
+        conn.client()?
             .batch_execute("BEGIN")
             .await
             .map_err(map_err)?;
@@ -334,13 +334,13 @@ impl Backend for PostgresTx {
     async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
         let guard = self.conn.lock().await;
         let conn = guard.as_ref().ok_or_else(finished)?;
-        execute_on(conn.client(), sql, &values).await
+        execute_on(conn.client()?, sql, &values).await
     }
 
     async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<Row>, StoreError> {
         let guard = self.conn.lock().await;
         let conn = guard.as_ref().ok_or_else(finished)?;
-        query_on(conn.client(), sql, &values).await
+        query_on(conn.client()?, sql, &values).await
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
@@ -359,7 +359,7 @@ impl Transaction for PostgresTx {
     async fn commit(&self) -> Result<(), StoreError> {
         let mut guard = self.conn.lock().await;
         let mut conn = guard.take().ok_or_else(finished)?;
-        conn.client()
+        conn.client()?
             .batch_execute("COMMIT")
             .await
             .map_err(map_err)?;
