@@ -43,6 +43,9 @@ pub struct ConsoleFileConfig {
     pub scan_heartbeat_timeout_secs: i64,
     pub scan_queue_timeout_secs: i64,
     pub scan_max_attempts: i64,
+    pub database_pool_size: usize,
+    pub scheduler_interval_secs: u64,
+    pub old_secret_keys: Vec<String>,
 }
 
 impl Default for ConsoleFileConfig {
@@ -63,6 +66,9 @@ impl Default for ConsoleFileConfig {
             scan_heartbeat_timeout_secs: d.scan_heartbeat_timeout_secs,
             scan_queue_timeout_secs: d.scan_queue_timeout_secs,
             scan_max_attempts: d.scan_max_attempts,
+            database_pool_size: d.database_pool_size,
+            scheduler_interval_secs: d.scheduler_interval_secs,
+            old_secret_keys: d.old_secret_keys,
         }
     }
 }
@@ -323,6 +329,14 @@ scan_heartbeat_timeout_secs = 120
 scan_max_attempts = 3
 # A queued scan that no runner takes within this many seconds times out.
 scan_queue_timeout_secs = 86400
+# At most this many PostgreSQL connections at once (1-256).
+database_pool_size = 8
+# How often the scheduler looks for due schedules, in seconds (1-3600).
+scheduler_interval_secs = 10
+# Registry passwords are encrypted with RAMPART_SECRET_KEY (base64 of 32
+# bytes), else with a key generated into the data directory (secret.key).
+# After changing the key, list the old ones here so stored secrets still open.
+old_secret_keys = []
 
 [malware]
 # Use Rampart's bundled YARA rule pack (--no-default-rules turns it off).

@@ -39,6 +39,9 @@ pub enum ConsoleError {
     /// The store failed.
     #[error("storage")]
     Store(#[from] StoreError),
+    /// The key that encrypts secrets at rest is unusable.
+    #[error("secret key")]
+    Crypto(#[from] crate::crypto::CryptoError),
     /// Password hashing failed (a bug or an exhausted system).
     #[error("password hashing: {0}")]
     Hash(String),

@@ -7,9 +7,14 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod cron;
+pub mod crypto;
 pub mod error;
 pub mod metrics;
 pub mod model;
+pub mod registry;
+pub mod runner;
+pub mod scheduler;
 mod server;
 pub mod store;
 pub mod tls;
@@ -17,6 +22,7 @@ pub mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub use error::{ConsoleError, StoreError};
 pub use server::{Console, InitialAdmin, start};
@@ -59,6 +65,18 @@ pub struct ConsoleConfig {
     pub scan_queue_timeout_secs: i64,
     /// Attempts a scan gets when its runner goes silent.
     pub scan_max_attempts: i64,
+    /// At most this many PostgreSQL connections at once (default 8).
+    pub database_pool_size: usize,
+    /// The key (base64 of 32 bytes) that encrypts registry credentials at
+    /// rest; default: generated into `DATA_DIR/secret.key`.
+    pub secret_key: Option<String>,
+    /// Earlier keys, still accepted to decrypt (key rotation).
+    pub old_secret_keys: Vec<String>,
+    /// How often the scheduler looks for due schedules, in seconds.
+    pub scheduler_interval_secs: u64,
+    /// What runs central (registry) scans; without one they stay queued
+    /// and time out (`no central scanner configured`).
+    pub executor: Option<Arc<dyn runner::ScanExecutor>>,
 }
 
 impl std::fmt::Debug for ConsoleConfig {
@@ -88,6 +106,11 @@ impl std::fmt::Debug for ConsoleConfig {
             )
             .field("scan_queue_timeout_secs", &self.scan_queue_timeout_secs)
             .field("scan_max_attempts", &self.scan_max_attempts)
+            .field("database_pool_size", &self.database_pool_size)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("old_secret_keys", &self.old_secret_keys.len())
+            .field("scheduler_interval_secs", &self.scheduler_interval_secs)
+            .field("executor", &self.executor)
             .finish()
     }
 }
@@ -111,6 +134,11 @@ impl ConsoleConfig {
             scan_heartbeat_timeout_secs: 120,
             scan_queue_timeout_secs: 24 * 3600,
             scan_max_attempts: 3,
+            database_pool_size: store::DEFAULT_POOL_SIZE,
+            secret_key: None,
+            old_secret_keys: Vec::new(),
+            scheduler_interval_secs: 10,
+            executor: None,
         }
     }
 
@@ -145,6 +173,16 @@ impl ConsoleConfig {
         {
             return Err(ConsoleError::Config(
                 "scan timeouts and attempts must be positive".into(),
+            ));
+        }
+        if !(1..=256).contains(&self.database_pool_size) {
+            return Err(ConsoleError::Config(
+                "the database pool size is 1-256 connections".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.scheduler_interval_secs) {
+            return Err(ConsoleError::Config(
+                "the scheduler interval is 1-3600 seconds".into(),
             ));
         }
         if self.admin_username.is_empty() {

@@ -21,11 +21,20 @@ use crate::ConsoleConfig;
 use crate::api::{self, AppState};
 use crate::auth::{RateLimiter, generate_password, hash_password};
 use crate::clock;
+use crate::crypto::SecretBox;
 use crate::error::ConsoleError;
 use crate::metrics::Metrics;
 use crate::store::scans::ScanTimeouts;
+use crate::store::settings::Settings;
 use crate::store::{NewAudit, Store};
 use crate::tls::{self, TlsInfo};
+use crate::{runner, scheduler};
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], ConsoleError> {
+    let mut b = [0_u8; N];
+    getrandom::fill(&mut b).map_err(|e| ConsoleError::Hash(e.to_string()))?;
+    Ok(b)
+}
 
 /// How the first admin's password was chosen.
 #[derive(Debug, Clone)]
@@ -164,12 +173,23 @@ async fn bootstrap_admin(store: &Store, cfg: &ConsoleConfig) -> Result<InitialAd
 pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
     cfg.validate()?;
     ensure_data_dir(&cfg)?;
-    let store = Store::open(
+    let store = Store::open_pooled(
         &cfg.data_dir,
         cfg.database_url.as_deref(),
         cfg.database_ca.as_deref(),
+        cfg.database_pool_size,
     )
     .await?;
+    let secrets = Arc::new(SecretBox::load_or_generate(
+        cfg.secret_key.as_deref(),
+        &cfg.old_secret_keys,
+        &cfg.data_dir,
+    )?);
+    match store.reseal_registry_secrets(&secrets, clock::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("re-encrypted {n} registry secret(s) with the current key"),
+        Err(e) => tracing::warn!("re-encrypting registry secrets: {e}"),
+    }
     let initial_admin = bootstrap_admin(&store, &cfg).await?;
     let (tls_config, tls_info) = tls::load_or_generate(
         &cfg.data_dir,
@@ -193,14 +213,41 @@ pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
         config: Arc::new(cfg),
         metrics: Arc::new(Metrics::default()),
         openapi_json: Arc::new(OnceLock::new()),
+        secrets: Arc::clone(&secrets),
     };
     let timeouts = ScanTimeouts {
         heartbeat_secs: state.config.scan_heartbeat_timeout_secs,
         queued_secs: state.config.scan_queue_timeout_secs,
     };
+    let settings = Settings::defaults(&state.config);
+    let scheduler_every = Duration::from_secs(state.config.scheduler_interval_secs);
+    let executor = state.config.executor.clone();
+    let heartbeat_secs = u64::try_from((timeouts.heartbeat_secs / 4).clamp(1, 30)).unwrap_or(30);
     let (app, openapi) = api::router(state);
     let (shutdown, rx) = watch::channel(false);
-    tokio::spawn(reaper(store.clone(), timeouts, rx.clone()));
+    tokio::spawn(reaper(
+        store.clone(),
+        timeouts,
+        executor.is_some(),
+        rx.clone(),
+    ));
+    tokio::spawn(scheduler::run(
+        store.clone(),
+        settings,
+        scheduler_every,
+        rx.clone(),
+    ));
+    if let Some(executor) = executor {
+        let runner = format!("console:{}", hex::encode(random_bytes::<4>()?));
+        tokio::spawn(runner::run(
+            store.clone(),
+            secrets,
+            executor,
+            heartbeat_secs,
+            runner,
+            rx.clone(),
+        ));
+    }
     let task = tokio::spawn(accept_loop(
         listener,
         TlsAcceptor::from(tls_config),
@@ -279,7 +326,14 @@ async fn accept_loop(
 
 /// Every few seconds until shutdown: moves scans that stopped making
 /// progress to their next state, and deletes long-ended sessions.
-async fn reaper(store: Store, timeouts: ScanTimeouts, mut shutdown: watch::Receiver<bool>) {
+/// `central`: whether this console runs central (registry) scans; if not,
+/// those still queued after the queue timeout time out saying why.
+async fn reaper(
+    store: Store,
+    timeouts: ScanTimeouts,
+    central: bool,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let every = Duration::from_secs(
         u64::try_from((timeouts.heartbeat_secs / 4).clamp(1, 10)).unwrap_or(10),
     );
@@ -292,6 +346,13 @@ async fn reaper(store: Store, timeouts: ScanTimeouts, mut shutdown: watch::Recei
         // Sessions are kept a day after they end, then deleted.
         if let Err(e) = store.purge_sessions(now, 86_400).await {
             tracing::warn!("deleting old sessions: {e}");
+        }
+        if !central
+            && let Err(e) = store
+                .time_out_central_scans(now - timeouts.queued_secs, now)
+                .await
+        {
+            tracing::warn!("timing out central scans: {e}");
         }
         match store.reap_scans(timeouts, now).await {
             Ok(r) if r.requeued + r.timed_out > 0 => {

@@ -108,8 +108,8 @@ pub async fn create_enrollment_token(
     }
     let now = clock::now();
     let secret = new_secret("rme")?;
-    let info = state
-        .store
+    let tx = state.store.begin().await?;
+    let info = tx
         .create_enrollment_token(
             &NewEnrollment {
                 name,
@@ -122,15 +122,15 @@ pub async fn create_enrollment_token(
             now,
         )
         .await?;
-    state
-        .audit(
-            Some(&caller),
-            "enrollment_token.create",
-            Some(format!("enrollment_token:{}", info.id)),
-            "success",
-            Some(json!({ "name": name, "expires_at": info.expires_at })),
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "enrollment_token.create",
+        Some(format!("enrollment_token:{}", info.id)),
+        "success",
+        Some(json!({ "name": name, "expires_at": info.expires_at })),
+    ))
+    .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedEnrollment {
@@ -187,23 +187,20 @@ pub async fn revoke_enrollment_token(
     Admin(caller): Admin,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    match state
-        .store
-        .revoke_enrollment_token(id, clock::now())
-        .await?
-    {
+    let tx = state.store.begin().await?;
+    match tx.revoke_enrollment_token(id, clock::now()).await? {
         None => Err(ApiError::not_found("enrollment token")),
         Some(false) => Err(ApiError::conflict("already used or revoked")),
         Some(true) => {
-            state
-                .audit(
-                    Some(&caller),
-                    "enrollment_token.revoke",
-                    Some(format!("enrollment_token:{id}")),
-                    "success",
-                    None,
-                )
-                .await;
+            tx.audit(&state.entry(
+                Some(&caller),
+                "enrollment_token.revoke",
+                Some(format!("enrollment_token:{id}")),
+                "success",
+                None,
+            ))
+            .await?;
+            tx.commit().await?;
             Ok(StatusCode::NO_CONTENT)
         }
     }
@@ -311,19 +308,20 @@ pub async fn revoke_agent(
     Admin(caller): Admin,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    match state.store.revoke_agent(id, clock::now()).await? {
+    let tx = state.store.begin().await?;
+    match tx.revoke_agent(id, clock::now()).await? {
         None => Err(ApiError::not_found("agent")),
         Some(false) => Err(ApiError::conflict("already revoked")),
         Some(true) => {
-            state
-                .audit(
-                    Some(&caller),
-                    "agent.revoke",
-                    Some(format!("agent:{id}")),
-                    "success",
-                    None,
-                )
-                .await;
+            tx.audit(&state.entry(
+                Some(&caller),
+                "agent.revoke",
+                Some(format!("agent:{id}")),
+                "success",
+                None,
+            ))
+            .await?;
+            tx.commit().await?;
             Ok(StatusCode::NO_CONTENT)
         }
     }

@@ -162,7 +162,8 @@ pub async fn login(
     }
     state.store.record_login_success(user.id, now).await?;
     let secret = new_secret("rms")?;
-    let expires_at = now.saturating_add(cfg.session_ttl_secs);
+    let session_ttl_secs = state.settings().await?.session_ttl_secs;
+    let expires_at = now.saturating_add(session_ttl_secs);
     let token = state
         .store
         .create_token(&NewToken {
@@ -189,8 +190,7 @@ pub async fn login(
         })
         .await;
     let cookie = format!(
-        "{SESSION_COOKIE}={secret}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=Strict",
-        cfg.session_ttl_secs
+        "{SESSION_COOKIE}={secret}; Path=/; Max-Age={session_ttl_secs}; Secure; HttpOnly; SameSite=Strict"
     );
     let body = LoginResponse {
         token: secret,
@@ -223,19 +223,17 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
             "this is an API token; revoke it with DELETE /api/v1/tokens/{id}",
         ));
     }
-    state
-        .store
-        .revoke_token(caller.token_id, clock::now())
-        .await?;
-    state
-        .audit(
-            Some(&caller),
-            "auth.logout",
-            Some(format!("token:{}", caller.token_id)),
-            "success",
-            None,
-        )
-        .await;
+    let tx = state.store.begin().await?;
+    tx.revoke_token(caller.token_id, clock::now()).await?;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "auth.logout",
+        Some(format!("token:{}", caller.token_id)),
+        "success",
+        None,
+    ))
+    .await?;
+    tx.commit().await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
@@ -312,22 +310,18 @@ pub async fn change_password(
         password_hash: Some(hash(req.new_password).await?),
         ..UserChanges::default()
     };
-    state
-        .store
-        .update_user(caller.user_id, &changes, now)
+    let tx = state.store.begin().await?;
+    tx.update_user(caller.user_id, &changes, now).await?;
+    tx.revoke_user_tokens(caller.user_id, now, Some(caller.token_id))
         .await?;
-    state
-        .store
-        .revoke_user_tokens(caller.user_id, now, Some(caller.token_id))
-        .await?;
-    state
-        .audit(
-            Some(&caller),
-            "auth.password",
-            Some(format!("user:{}", caller.user_id)),
-            "success",
-            None,
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "auth.password",
+        Some(format!("user:{}", caller.user_id)),
+        "success",
+        None,
+    ))
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,7 +21,7 @@ pub struct ErrorDetail {
     /// One of `bad_request`, `unauthenticated`, `invalid_credentials`,
     /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
     /// `payload_too_large`, `account_locked`, `rate_limited`, `unavailable`,
-    /// `internal`.
+    /// `bad_gateway`, `internal`.
     pub code: String,
     pub message: String,
 }
@@ -99,6 +99,11 @@ impl ApiError {
         );
         e.retry_after = Some(retry_after);
         e
+    }
+
+    /// An upstream service (a container registry) failed or refused us.
+    pub fn bad_gateway(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "bad_gateway", message)
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {

@@ -338,8 +338,8 @@ pub async fn create_suppression(
     {
         return Err(ApiError::bad_request(format!("there is no node {n}")));
     }
-    let s = state
-        .store
+    let tx = state.store.begin().await?;
+    let s = tx
         .create_suppression(
             rule_id,
             req.node_id,
@@ -348,15 +348,15 @@ pub async fn create_suppression(
             clock::now(),
         )
         .await?;
-    state
-        .audit(
-            Some(&caller),
-            "suppression.create",
-            Some(format!("suppression:{}", s.id)),
-            "success",
-            Some(json!({ "rule_id": s.rule_id, "node_id": s.node_id, "reason": s.reason })),
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "suppression.create",
+        Some(format!("suppression:{}", s.id)),
+        "success",
+        Some(json!({ "rule_id": s.rule_id, "node_id": s.node_id, "reason": s.reason })),
+    ))
+    .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(s)))
 }
 
@@ -378,22 +378,22 @@ pub async fn delete_suppression(
     Standard(caller): Standard,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    let s = state
-        .store
+    let tx = state.store.begin().await?;
+    let s = tx
         .suppression(id)
         .await?
         .ok_or_else(|| ApiError::not_found("suppression"))?;
-    if !state.store.delete_suppression(id).await? {
+    if !tx.delete_suppression(id).await? {
         return Err(ApiError::not_found("suppression"));
     }
-    state
-        .audit(
-            Some(&caller),
-            "suppression.delete",
-            Some(format!("suppression:{id}")),
-            "success",
-            Some(json!({ "rule_id": s.rule_id, "node_id": s.node_id })),
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "suppression.delete",
+        Some(format!("suppression:{id}")),
+        "success",
+        Some(json!({ "rule_id": s.rule_id, "node_id": s.node_id })),
+    ))
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,10 @@ pub mod error;
 pub mod extract;
 mod health;
 mod inventory;
+mod registries;
 mod scans;
+mod schedules;
+mod settings;
 mod tokens;
 mod users;
 
@@ -43,20 +46,23 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
     pub openapi_json: Arc<OnceLock<String>>,
+    /// Encrypts and decrypts registry credentials.
+    pub secrets: Arc<crate::crypto::SecretBox>,
 }
 
 impl AppState {
-    /// Appends to the audit log. A failure to write is logged, not returned:
-    /// the action itself has already happened.
-    pub async fn audit(
+    /// An audit entry by `actor` from where it called, now; to write in
+    /// the action's own transaction (`tx.audit(&entry)`), so that the
+    /// action does not happen unless its entry is written.
+    pub fn entry(
         &self,
         actor: Option<&Caller>,
         action: &str,
         target: Option<String>,
         outcome: &str,
         detail: Option<serde_json::Value>,
-    ) {
-        let entry = NewAudit {
+    ) -> NewAudit {
+        NewAudit {
             at: clock::now(),
             actor_id: actor.map(|c| c.user_id),
             actor: actor.map_or_else(|| "-".to_string(), |c| c.username.clone()),
@@ -65,7 +71,27 @@ impl AppState {
             source: actor.and_then(|c| c.source.clone()),
             outcome: outcome.to_string(),
             detail,
-        };
+        }
+    }
+
+    /// The runtime settings in force.
+    pub async fn settings(&self) -> Result<crate::store::settings::Settings, ApiError> {
+        let defaults = crate::store::settings::Settings::defaults(&self.config);
+        Ok(self.store.settings(&defaults).await?)
+    }
+
+    /// Appends to the audit log outside any transaction (refusals, failed
+    /// logins: records of things that did not change state). A failure to
+    /// write is logged, not returned.
+    pub async fn audit(
+        &self,
+        actor: Option<&Caller>,
+        action: &str,
+        target: Option<String>,
+        outcome: &str,
+        detail: Option<serde_json::Value>,
+    ) {
+        let entry = self.entry(actor, action, target, outcome, detail);
         self.audit_entry(entry).await;
     }
 
@@ -169,6 +195,27 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(agents::claim_scan))
         .routes(routes!(agents::heartbeat))
         .routes(routes!(agents::finish))
+        .routes(routes!(settings::get_settings, settings::update_settings))
+        .routes(routes!(
+            schedules::list_schedules,
+            schedules::create_schedule
+        ))
+        .routes(routes!(
+            schedules::get_schedule,
+            schedules::update_schedule,
+            schedules::delete_schedule
+        ))
+        .routes(routes!(
+            registries::list_registries,
+            registries::create_registry
+        ))
+        .routes(routes!(
+            registries::get_registry,
+            registries::delete_registry
+        ))
+        .routes(routes!(registries::list_repositories))
+        .routes(routes!(registries::list_tags))
+        .routes(routes!(registries::scan_registry))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     if let Ok(json) = doc.to_pretty_json() {

@@ -27,7 +27,8 @@ pub struct ScanRequest {
     /// `vuln`, `secret`, `malware`, `posture` (default: all).
     #[serde(default)]
     pub scanners: Vec<String>,
-    /// Longest run time in seconds, 60-86400 (default 3600).
+    /// Longest run time in seconds, 60-86400 (default: the
+    /// `default_scan_timeout_secs` setting, 3600).
     pub timeout_secs: Option<i64>,
 }
 
@@ -53,6 +54,47 @@ pub struct ScanListQuery {
     pub offset: Option<i64>,
 }
 
+/// Checks a scan's targets (1-100, each 1-1024 bytes) and scanners
+/// (default all; sorted, deduplicated).
+pub(super) fn check_targets_and_scanners(
+    targets: Vec<String>,
+    mut scanners: Vec<String>,
+) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    if targets.is_empty() || targets.len() > 100 {
+        return Err(ApiError::bad_request("give 1-100 targets"));
+    }
+    if targets
+        .iter()
+        .any(|t| t.trim().is_empty() || t.len() > 1024)
+    {
+        return Err(ApiError::bad_request(
+            "a target is empty or longer than 1024 bytes",
+        ));
+    }
+    if scanners.is_empty() {
+        scanners = SCANNERS.iter().map(ToString::to_string).collect();
+    }
+    if let Some(bad) = scanners.iter().find(|s| !SCANNERS.contains(&s.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "unknown scanner {bad:?}; scanners are {}",
+            SCANNERS.join(", ")
+        )));
+    }
+    scanners.sort();
+    scanners.dedup();
+    Ok((targets, scanners))
+}
+
+/// Checks a scan's time limit (60-86400 s) when given.
+pub(super) fn check_timeout(timeout_secs: Option<i64>) -> Result<Option<i64>, ApiError> {
+    if let Some(t) = timeout_secs
+        && !(60..=86_400).contains(&t)
+    {
+        return Err(ApiError::bad_request("timeout_secs is 60-86400"));
+    }
+    Ok(timeout_secs)
+}
+
 /// Queues a scan. Role: standard.
 #[utoipa::path(
     post,
@@ -71,57 +113,33 @@ pub async fn create_scan(
     Standard(caller): Standard,
     ApiJson(req): ApiJson<ScanRequest>,
 ) -> Result<(StatusCode, Json<Scan>), ApiError> {
-    if req.targets.is_empty() || req.targets.len() > 100 {
-        return Err(ApiError::bad_request("give 1-100 targets"));
-    }
-    if req
-        .targets
-        .iter()
-        .any(|t| t.trim().is_empty() || t.len() > 1024)
-    {
-        return Err(ApiError::bad_request(
-            "a target is empty or longer than 1024 bytes",
-        ));
-    }
-    let mut scanners = req.scanners;
-    if scanners.is_empty() {
-        scanners = SCANNERS.iter().map(ToString::to_string).collect();
-    }
-    if let Some(bad) = scanners.iter().find(|s| !SCANNERS.contains(&s.as_str())) {
-        return Err(ApiError::bad_request(format!(
-            "unknown scanner {bad:?}; scanners are {}",
-            SCANNERS.join(", ")
-        )));
-    }
-    scanners.sort();
-    scanners.dedup();
-    let timeout_secs = req.timeout_secs.unwrap_or(3600);
-    if !(60..=86_400).contains(&timeout_secs) {
-        return Err(ApiError::bad_request("timeout_secs is 60-86400"));
-    }
-    let scan = state
-        .store
+    let (targets, scanners) = check_targets_and_scanners(req.targets, req.scanners)?;
+    let settings = state.settings().await?;
+    let timeout_secs =
+        check_timeout(req.timeout_secs)?.unwrap_or(settings.default_scan_timeout_secs);
+    let tx = state.store.begin().await?;
+    let scan = tx
         .create_scan(
             &NewScan {
-                targets: req.targets,
+                targets,
                 scanners,
                 requested_by: Some(caller.user_id),
                 requested_by_name: caller.username.clone(),
-                max_attempts: state.config.scan_max_attempts,
+                max_attempts: settings.scan_max_attempts,
                 timeout_secs,
             },
             clock::now(),
         )
         .await?;
-    state
-        .audit(
-            Some(&caller),
-            "scan.create",
-            Some(format!("scan:{}", scan.id)),
-            "success",
-            Some(json!({ "targets": scan.targets, "scanners": scan.scanners })),
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "scan.create",
+        Some(format!("scan:{}", scan.id)),
+        "success",
+        Some(json!({ "targets": scan.targets, "scanners": scan.scanners })),
+    ))
+    .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(scan)))
 }
 
@@ -224,21 +242,24 @@ pub async fn cancel_scan(
             )
         },
     );
-    let Some(scan) = state.store.cancel_scan(id, &reason, clock::now()).await? else {
-        return Err(match state.store.scan(id).await? {
+    let tx = state.store.begin().await?;
+    let Some(scan) = tx.cancel_scan(id, &reason, clock::now()).await? else {
+        let current = tx.scan(id).await?;
+        drop(tx);
+        return Err(match current {
             None => ApiError::not_found("scan"),
             Some(s) => ApiError::conflict(format!("the scan is already {}", s.state)),
         });
     };
-    state
-        .audit(
-            Some(&caller),
-            "scan.cancel",
-            Some(format!("scan:{id}")),
-            "success",
-            Some(json!({ "reason": reason })),
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "scan.cancel",
+        Some(format!("scan:{id}")),
+        "success",
+        Some(json!({ "reason": reason })),
+    ))
+    .await?;
+    tx.commit().await?;
     Ok(Json(scan))
 }
 

@@ -152,8 +152,8 @@ pub async fn create_token(
         Some(_) => return Err(ApiError::bad_request("expires_in_days is 1-3650")),
     };
     let secret = new_secret("rmt")?;
-    let token = state
-        .store
+    let tx = state.store.begin().await?;
+    let token = tx
         .create_token(&NewToken {
             user_id: caller.user_id,
             kind: "api",
@@ -165,15 +165,15 @@ pub async fn create_token(
             expires_at,
         })
         .await?;
-    state
-        .audit(
-            Some(&caller),
-            "token.create",
-            Some(format!("token:{}", token.id)),
-            "success",
-            Some(json!({ "name": name, "scope": scope, "expires_at": token.to_api().expires_at })),
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "token.create",
+        Some(format!("token:{}", token.id)),
+        "success",
+        Some(json!({ "name": name, "scope": scope, "expires_at": token.to_api().expires_at })),
+    ))
+    .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -207,17 +207,17 @@ pub async fn revoke_token(
         .await?
         .filter(|t| caller.role == Role::Admin || t.user_id == caller.user_id)
         .ok_or_else(|| ApiError::not_found("token"))?;
-    let revoked = state.store.revoke_token(token.id, clock::now()).await?;
-    if revoked {
-        state
-            .audit(
-                Some(&caller),
-                "token.revoke",
-                Some(format!("token:{id}")),
-                "success",
-                Some(json!({ "owner": token.username, "kind": token.kind })),
-            )
-            .await;
+    let tx = state.store.begin().await?;
+    if tx.revoke_token(token.id, clock::now()).await? {
+        tx.audit(&state.entry(
+            Some(&caller),
+            "token.revoke",
+            Some(format!("token:{id}")),
+            "success",
+            Some(json!({ "owner": token.username, "kind": token.kind })),
+        ))
+        .await?;
+        tx.commit().await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -143,8 +143,8 @@ pub async fn create_user(
     check_password(&req.password)?;
     let now = clock::now();
     let hashed = hash(req.password).await?;
-    let user = state
-        .store
+    let tx = state.store.begin().await?;
+    let user = tx
         .create_user(&req.username, &hashed, req.role, now)
         .await
         .map_err(|e| match e {
@@ -153,15 +153,15 @@ pub async fn create_user(
             }
             other => other.into(),
         })?;
-    state
-        .audit(
-            Some(&caller),
-            "user.create",
-            Some(format!("user:{}", user.id)),
-            "success",
-            Some(json!({ "username": user.username, "role": user.role })),
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "user.create",
+        Some(format!("user:{}", user.id)),
+        "success",
+        Some(json!({ "username": user.username, "role": user.role })),
+    ))
+    .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(user.to_api(now))))
 }
 
@@ -241,28 +241,33 @@ pub async fn update_user(
         disabled: req.disabled,
     };
     let now = clock::now();
-    let updated = state
-        .store
+    let tx = state.store.begin().await?;
+    if loses_admin && tx.count_active_admins().await? <= 1 {
+        return Err(ApiError::conflict(
+            "this is the last enabled admin; make another admin first",
+        ));
+    }
+    let updated = tx
         .update_user(id, &changes, now)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     if revoke {
         let keep = (id == caller.user_id).then_some(caller.token_id);
-        state.store.revoke_user_tokens(id, now, keep).await?;
+        tx.revoke_user_tokens(id, now, keep).await?;
     }
-    state
-        .audit(
-            Some(&caller),
-            "user.update",
-            Some(format!("user:{id}")),
-            "success",
-            Some(json!({
-                "role": req.role,
-                "password_changed": changes.password_hash.is_some(),
-                "disabled": req.disabled,
-            })),
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "user.update",
+        Some(format!("user:{id}")),
+        "success",
+        Some(json!({
+            "role": req.role,
+            "password_changed": changes.password_hash.is_some(),
+            "disabled": req.disabled,
+        })),
+    ))
+    .await?;
+    tx.commit().await?;
     Ok(Json(updated.to_api(now)))
 }
 
@@ -289,25 +294,25 @@ pub async fn delete_user(
     if id == caller.user_id {
         return Err(ApiError::conflict("you cannot delete yourself"));
     }
-    let user = state
-        .store
+    let tx = state.store.begin().await?;
+    let user = tx
         .user(id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
-    if user.role == Role::Admin && !user.disabled && state.store.count_active_admins().await? <= 1 {
+    if user.role == Role::Admin && !user.disabled && tx.count_active_admins().await? <= 1 {
         return Err(ApiError::conflict("this is the last enabled admin"));
     }
-    if !state.store.delete_user(id).await? {
+    if !tx.delete_user(id).await? {
         return Err(ApiError::not_found("user"));
     }
-    state
-        .audit(
-            Some(&caller),
-            "user.delete",
-            Some(format!("user:{id}")),
-            "success",
-            Some(json!({ "username": user.username })),
-        )
-        .await;
+    tx.audit(&state.entry(
+        Some(&caller),
+        "user.delete",
+        Some(format!("user:{id}")),
+        "success",
+        Some(json!({ "username": user.username })),
+    ))
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

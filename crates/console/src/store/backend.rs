@@ -38,8 +38,22 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Runs a query (or a statement with `RETURNING`); returns every row.
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError>;
 
+    /// Starts a transaction: statements on the returned handle run in it
+    /// until [`Transaction::commit`]; dropping it uncommitted rolls back.
+    /// Transactions do not nest.
+    async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError>;
+
     /// Applies the migrations not applied yet, each in its own transaction,
     /// recording them in `schema_migrations`; safe when several consoles
     /// start at once. Returns the versions applied now.
     async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<i64>, StoreError>;
+}
+
+/// A transaction in progress: a [`Backend`] whose statements all run in it.
+/// Dropped without [`Transaction::commit`], it rolls back.
+#[async_trait]
+pub trait Transaction: Backend {
+    /// Makes the transaction's changes permanent; afterwards every
+    /// statement on the handle fails.
+    async fn commit(&self) -> Result<(), StoreError>;
 }

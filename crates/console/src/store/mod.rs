@@ -5,17 +5,21 @@ pub mod agents;
 mod backend;
 pub mod inventory;
 pub mod migrations;
+mod pool;
 mod postgres;
 mod query;
+pub mod registries;
 pub mod scans;
+pub mod schedules;
+pub mod settings;
 mod sqlite;
 mod value;
 
 use std::path::Path;
 use std::sync::Arc;
 
-pub use backend::{Backend, BackendKind};
-pub use postgres::{PostgresBackend, redact_url};
+pub use backend::{Backend, BackendKind, Transaction};
+pub use postgres::{DEFAULT_POOL_SIZE, PostgresBackend, redact_url};
 pub use query::{Filter, Sort};
 pub use sqlite::SqliteBackend;
 pub use value::{Row, Value};
@@ -208,6 +212,28 @@ pub struct Store {
     db: Arc<dyn Backend>,
 }
 
+/// A [`Store`] inside a transaction (see [`Store::begin`]); derefs to the
+/// store, so every query method runs in the transaction.
+#[derive(Debug)]
+pub struct StoreTx {
+    store: Store,
+    tx: Arc<dyn Transaction>,
+}
+
+impl std::ops::Deref for StoreTx {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl StoreTx {
+    /// Makes the changes permanent.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await
+    }
+}
+
 impl Store {
     /// Wraps a backend (migrations are not applied: see [`Store::migrate`]).
     pub fn new(db: Arc<dyn Backend>) -> Self {
@@ -222,13 +248,42 @@ impl Store {
         database_url: Option<&str>,
         database_ca: Option<&Path>,
     ) -> Result<Self, StoreError> {
+        Self::open_pooled(data_dir, database_url, database_ca, DEFAULT_POOL_SIZE).await
+    }
+
+    /// Like [`Store::open`], with at most `pool_size` PostgreSQL
+    /// connections (SQLite has one).
+    pub async fn open_pooled(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        database_ca: Option<&Path>,
+        pool_size: usize,
+    ) -> Result<Self, StoreError> {
         let db: Arc<dyn Backend> = match database_url {
-            Some(url) => Arc::new(PostgresBackend::connect(url, database_ca).await?),
+            Some(url) => {
+                Arc::new(PostgresBackend::connect_pooled(url, database_ca, pool_size).await?)
+            }
             None => Arc::new(SqliteBackend::open(&data_dir.join(SQLITE_FILE))?),
         };
         let store = Store::new(db);
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Starts a transaction: every [`Store`] method called through the
+    /// returned [`StoreTx`] runs in it, until [`StoreTx::commit`]; dropping
+    /// it uncommitted (an error, a cancelled request) rolls everything
+    /// back. Used to write an action and its audit entry atomically. Do not
+    /// use the outer store while a transaction is open on SQLite (it has
+    /// one connection, which the transaction holds).
+    pub async fn begin(&self) -> Result<StoreTx, StoreError> {
+        let tx: Arc<dyn Transaction> = Arc::from(self.db.begin().await?);
+        Ok(StoreTx {
+            store: Store {
+                db: Arc::clone(&tx) as Arc<dyn Backend>,
+            },
+            tx,
+        })
     }
 
     /// Applies pending migrations; returns the versions applied.

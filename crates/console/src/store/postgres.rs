@@ -1,5 +1,7 @@
-//! The scale-out backend: PostgreSQL through `tokio-postgres`. One
-//! pipelined connection, re-established when it drops.
+//! The scale-out backend: PostgreSQL through `tokio-postgres`, with a small
+//! bounded pool of connections (see [`super::pool`]) so concurrent requests
+//! do not wait for each other, and transactions on a connection of their
+//! own.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,8 +16,9 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::backend::{Backend, BackendKind};
+use super::backend::{Backend, BackendKind, Transaction};
 use super::migrations::{MIGRATIONS_TABLE, Migration, latest};
+use super::pool::{Pool, Pooled};
 use super::value::{Row, Value};
 use crate::error::StoreError;
 
@@ -26,15 +29,18 @@ const MIGRATION_LOCK: i64 = 0x5241_4d50_4d49_4752; // "RAMPMIGR"
 pub struct PostgresBackend {
     url: String,
     tls: Tls,
-    client: Mutex<Arc<Client>>,
+    pool: Arc<Pool>,
 }
+
+/// The default number of pooled connections.
+pub const DEFAULT_POOL_SIZE: usize = 8;
 
 /// How to talk to the server: `sslmode=disable` in the URL means plain TCP;
 /// otherwise (`prefer`, the default, or `require`) TLS whenever the server
 /// offers it, always verifying its certificate against the configured CA
 /// file or the system's bundle.
 #[derive(Clone)]
-enum Tls {
+pub(super) enum Tls {
     Off,
     Rustls(MakeRustlsConnect),
 }
@@ -99,7 +105,7 @@ impl std::fmt::Debug for PostgresBackend {
     }
 }
 
-async fn connect(url: &str, tls: &Tls) -> Result<Client, StoreError> {
+pub(super) async fn connect(url: &str, tls: &Tls) -> Result<Client, StoreError> {
     let client = match tls {
         Tls::Off => {
             let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
@@ -188,29 +194,39 @@ impl PostgresBackend {
     /// unless the URL says `sslmode=disable`; `ca` is the PEM file of the
     /// CA that signed the server's certificate (default: the system bundle).
     pub async fn connect(url: &str, ca: Option<&Path>) -> Result<Self, StoreError> {
+        Self::connect_pooled(url, ca, DEFAULT_POOL_SIZE).await
+    }
+
+    /// Like [`PostgresBackend::connect`], with at most `pool_size`
+    /// connections open at once (at least 1). One is opened now, to fail
+    /// early on a wrong URL, password or certificate.
+    pub async fn connect_pooled(
+        url: &str,
+        ca: Option<&Path>,
+        pool_size: usize,
+    ) -> Result<Self, StoreError> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(StoreError::Url(redact_url(url)));
         }
         let tls = tls_for(url, ca)?;
-        let client = connect(url, &tls).await?;
+        let pool = Arc::new(Pool::new(url.to_string(), tls.clone(), pool_size));
+        // Open (and keep) the first connection.
+        drop(pool.get().await?);
         Ok(PostgresBackend {
             url: url.to_string(),
             tls,
-            client: Mutex::new(Arc::new(client)),
+            pool,
         })
+    }
+
+    /// How many connections the pool may open.
+    pub fn pool_size(&self) -> usize {
+        self.pool.size()
     }
 
     /// Whether connections use TLS when the server offers it.
     pub fn tls_enabled(&self) -> bool {
         matches!(self.tls, Tls::Rustls(_))
-    }
-
-    async fn client(&self) -> Result<Arc<Client>, StoreError> {
-        let mut guard = self.client.lock().await;
-        if guard.is_closed() {
-            *guard = Arc::new(connect(&self.url, &self.tls).await?);
-        }
-        Ok(Arc::clone(&guard))
     }
 }
 
@@ -233,26 +249,25 @@ impl Backend for PostgresBackend {
     }
 
     async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        let sql = numbered_placeholders(sql);
-        let boxed = params(&values);
-        let refs: Vec<&(dyn ToSql + Sync)> = boxed
-            .iter()
-            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        client.execute(&sql, &refs).await.map_err(map_err)
+        let conn = self.pool.get().await?;
+        execute_on(conn.client()?, sql, &values).await
     }
 
     async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<Row>, StoreError> {
-        let client = self.client().await?;
-        let sql = numbered_placeholders(sql);
-        let boxed = params(&values);
-        let refs: Vec<&(dyn ToSql + Sync)> = boxed
-            .iter()
-            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        let rows = client.query(&sql, &refs).await.map_err(map_err)?;
-        rows.iter().map(read_row).collect()
+        let conn = self.pool.get().await?;
+        query_on(conn.client()?, sql, &values).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
+        let mut conn = self.pool.get().await?;
+        conn.hold();
+        conn.client()?
+            .batch_execute("BEGIN")
+            .await
+            .map_err(map_err)?;
+        Ok(Box::new(PostgresTx {
+            conn: Mutex::new(Some(conn)),
+        }))
     }
 
     async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {
@@ -269,6 +284,87 @@ impl Backend for PostgresBackend {
         let applied = result?;
         unlock?;
         Ok(applied)
+    }
+}
+
+async fn execute_on(client: &Client, sql: &str, values: &[Value]) -> Result<u64, StoreError> {
+    let sql = numbered_placeholders(sql);
+    let boxed = params(values);
+    let refs: Vec<&(dyn ToSql + Sync)> = boxed
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    client.execute(&sql, &refs).await.map_err(map_err)
+}
+
+async fn query_on(client: &Client, sql: &str, values: &[Value]) -> Result<Vec<Row>, StoreError> {
+    let sql = numbered_placeholders(sql);
+    let boxed = params(values);
+    let refs: Vec<&(dyn ToSql + Sync)> = boxed
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let rows = client.query(&sql, &refs).await.map_err(map_err)?;
+    rows.iter().map(read_row).collect()
+}
+
+/// A transaction on a pooled connection of its own. The connection goes
+/// back to the pool only after `COMMIT`; a transaction dropped without
+/// commit closes its connection, and the server rolls it back.
+struct PostgresTx {
+    conn: Mutex<Option<Pooled>>,
+}
+
+impl std::fmt::Debug for PostgresTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresTx").finish_non_exhaustive()
+    }
+}
+
+fn finished() -> StoreError {
+    StoreError::Task("the transaction has already ended".into())
+}
+
+#[async_trait]
+impl Backend for PostgresTx {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Postgres
+    }
+
+    async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
+        let guard = self.conn.lock().await;
+        let conn = guard.as_ref().ok_or_else(finished)?;
+        execute_on(conn.client()?, sql, &values).await
+    }
+
+    async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        let guard = self.conn.lock().await;
+        let conn = guard.as_ref().ok_or_else(finished)?;
+        query_on(conn.client()?, sql, &values).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
+        Err(StoreError::Task("transactions do not nest".into()))
+    }
+
+    async fn migrate(&self, _migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {
+        Err(StoreError::Task(
+            "migrations run outside transactions".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl Transaction for PostgresTx {
+    async fn commit(&self) -> Result<(), StoreError> {
+        let mut guard = self.conn.lock().await;
+        let mut conn = guard.take().ok_or_else(finished)?;
+        conn.client()?
+            .batch_execute("COMMIT")
+            .await
+            .map_err(map_err)?;
+        conn.reuse();
+        Ok(())
     }
 }
 

@@ -18,7 +18,7 @@ pub const SCAN_STATES: &[&str] = &[
     "timed-out",
 ];
 
-const SCAN_COLS: &str = "id, state, reason, targets, scanners, requested_by_name, runner, \
+pub(super) const SCAN_COLS: &str = "id, state, reason, targets, scanners, requested_by_name, runner, \
     attempts, max_attempts, timeout_secs, created_at, started_at, heartbeat_at, finished_at";
 
 fn list_at(row: &Row, i: usize) -> Result<Vec<String>, StoreError> {
@@ -27,21 +27,26 @@ fn list_at(row: &Row, i: usize) -> Result<Vec<String>, StoreError> {
 }
 
 fn scan_from(row: &Row) -> Result<Scan, StoreError> {
+    scan_from_prefix(row, 0)
+}
+
+/// A scan from the `SCAN_COLS` starting at column `o`.
+pub(super) fn scan_from_prefix(row: &Row, o: usize) -> Result<Scan, StoreError> {
     Ok(Scan {
-        id: row.int(0)?,
-        state: row.text(1)?,
-        reason: row.opt_text(2)?,
-        targets: list_at(row, 3)?,
-        scanners: list_at(row, 4)?,
-        requested_by: row.text(5)?,
-        runner: row.opt_text(6)?,
-        attempts: row.int(7)?,
-        max_attempts: row.int(8)?,
-        timeout_secs: row.int(9)?,
-        created_at: rfc3339(row.int(10)?),
-        started_at: row.opt_int(11)?.map(rfc3339),
-        heartbeat_at: row.opt_int(12)?.map(rfc3339),
-        finished_at: row.opt_int(13)?.map(rfc3339),
+        id: row.int(o)?,
+        state: row.text(o + 1)?,
+        reason: row.opt_text(o + 2)?,
+        targets: list_at(row, o + 3)?,
+        scanners: list_at(row, o + 4)?,
+        requested_by: row.text(o + 5)?,
+        runner: row.opt_text(o + 6)?,
+        attempts: row.int(o + 7)?,
+        max_attempts: row.int(o + 8)?,
+        timeout_secs: row.int(o + 9)?,
+        created_at: rfc3339(row.int(o + 10)?),
+        started_at: row.opt_int(o + 11)?.map(rfc3339),
+        heartbeat_at: row.opt_int(o + 12)?.map(rfc3339),
+        finished_at: row.opt_int(o + 13)?.map(rfc3339),
     })
 }
 
@@ -145,12 +150,14 @@ impl Store {
     }
 
     /// Gives the oldest queued scan to `runner` (queued -> running); `None`
-    /// when nothing is queued (or another runner took it first).
+    /// when nothing is queued (or another runner took it first). Central
+    /// (registry) scans are left to the console's own runner.
     pub async fn claim_scan(&self, runner: &str, now: i64) -> Result<Option<Scan>, StoreError> {
         self.transition(
             "UPDATE scans SET state = 'running', runner = ?, started_at = ?, heartbeat_at = ?, \
              attempts = attempts + 1, reason = NULL \
-             WHERE id = (SELECT MIN(id) FROM scans WHERE state = 'queued') AND state = 'queued'",
+             WHERE id = (SELECT MIN(id) FROM scans WHERE state = 'queued' \
+             AND registry_id IS NULL) AND state = 'queued'",
             vec![runner.into(), now.into(), now.into()],
         )
         .await

@@ -1,15 +1,18 @@
 //! The embedded backend: one SQLite file in WAL mode, one connection used
-//! from blocking tasks.
+//! from blocking tasks. A transaction holds the connection until it ends
+//! (SQLite serialises writers anyway).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use super::backend::{Backend, BackendKind};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::backend::{Backend, BackendKind, Transaction};
 use super::migrations::{MIGRATIONS_TABLE, Migration, latest};
 use super::value::{Row, Value};
 use crate::error::StoreError;
@@ -56,15 +59,115 @@ impl SqliteBackend {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| StoreError::Task("SQLite connection poisoned".into()))?;
-            f(&mut guard)
+        let mut guard = ConnGuard(Arc::clone(&self.conn).lock_owned().await);
+        tokio::task::spawn_blocking(move || f(&mut guard.0))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// The connection, locked. Whoever drops it while a transaction is open
+/// (a handle dropped uncommitted, a request cancelled mid-statement) rolls
+/// that transaction back, so the next user never inherits it.
+struct ConnGuard(OwnedMutexGuard<Connection>);
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        if !self.0.is_autocommit()
+            && let Err(e) = self.0.execute_batch("ROLLBACK")
+        {
+            tracing::error!("rolling back an abandoned SQLite transaction: {e}");
+        }
+    }
+}
+
+/// A transaction: the locked connection, moved into a blocking task for
+/// each statement and back.
+struct SqliteTx {
+    conn: Mutex<Option<ConnGuard>>,
+}
+
+impl std::fmt::Debug for SqliteTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteTx").finish_non_exhaustive()
+    }
+}
+
+impl SqliteTx {
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let mut slot = self.conn.lock().await;
+        let mut guard = slot
+            .take()
+            .ok_or_else(|| StoreError::Task("the transaction has already ended".into()))?;
+        let (guard, result) = tokio::task::spawn_blocking(move || {
+            let r = f(&mut guard.0);
+            (guard, r)
         })
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+        *slot = Some(guard);
+        result
+    }
+}
+
+fn execute_on(c: &Connection, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(map_err)?;
+    let n = stmt
+        .execute(rusqlite::params_from_iter(params.iter().map(Param)))
+        .map_err(map_err)?;
+    Ok(n as u64)
+}
+
+fn query_on(c: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(map_err)?;
+    let n = stmt.column_count();
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params.iter().map(Param)), |r| {
+            read_row(r, n)
+        })
+        .map_err(map_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+}
+
+#[async_trait]
+impl Backend for SqliteTx {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Sqlite
+    }
+
+    async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+        let sql = sql.to_string();
+        self.run(move |c| execute_on(c, &sql, &params)).await
+    }
+
+    async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        let sql = sql.to_string();
+        self.run(move |c| query_on(c, &sql, &params)).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
+        Err(StoreError::Task("transactions do not nest".into()))
+    }
+
+    async fn migrate(&self, _migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {
+        Err(StoreError::Task(
+            "migrations run outside transactions".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl Transaction for SqliteTx {
+    async fn commit(&self) -> Result<(), StoreError> {
+        self.run(|c| c.execute_batch("COMMIT").map_err(map_err))
+            .await?;
+        // Give the connection back.
+        self.conn.lock().await.take();
+        Ok(())
     }
 }
 
@@ -117,29 +220,24 @@ impl Backend for SqliteBackend {
 
     async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
         let sql = sql.to_string();
-        self.with_conn(move |c| {
-            let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
-            let n = stmt
-                .execute(rusqlite::params_from_iter(params.iter().map(Param)))
-                .map_err(map_err)?;
-            Ok(n as u64)
-        })
-        .await
+        self.with_conn(move |c| execute_on(c, &sql, &params)).await
     }
 
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
         let sql = sql.to_string();
-        self.with_conn(move |c| {
-            let mut stmt = c.prepare_cached(&sql).map_err(map_err)?;
-            let n = stmt.column_count();
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(params.iter().map(Param)), |r| {
-                    read_row(r, n)
-                })
-                .map_err(map_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
-        })
-        .await
+        self.with_conn(move |c| query_on(c, &sql, &params)).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
+        let guard = ConnGuard(Arc::clone(&self.conn).lock_owned().await);
+        let tx = SqliteTx {
+            conn: Mutex::new(Some(guard)),
+        };
+        // IMMEDIATE: take the write lock now, so a read-then-write
+        // transaction cannot fail halfway with SQLITE_BUSY.
+        tx.run(|c| c.execute_batch("BEGIN IMMEDIATE").map_err(map_err))
+            .await?;
+        Ok(Box::new(tx))
     }
 
     async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {

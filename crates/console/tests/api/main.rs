@@ -5,6 +5,8 @@
 
 mod harness;
 mod pg;
+mod registries;
+mod settings_schedules;
 mod suite;
 
 macro_rules! both_backends {
@@ -16,6 +18,46 @@ macro_rules! both_backends {
             $(#[test] fn $name() { crate::suite::$name(crate::harness::Db::Postgres); })*
         }
     };
+}
+
+/// Like `both_backends!`, for scenarios in another module.
+macro_rules! both_backends_in {
+    ($module:ident as $tests:ident: $($name:ident),* $(,)?) => {
+        mod $tests {
+            mod sqlite {
+                $(#[test] fn $name() { crate::$module::$name(crate::harness::Db::Sqlite); })*
+            }
+            mod postgres {
+                $(#[test] fn $name() { crate::$module::$name(crate::harness::Db::Postgres); })*
+            }
+        }
+    };
+}
+
+both_backends_in!(settings_schedules as settings_and_schedules:
+    settings_are_typed_validated_and_used,
+    schedules_crud,
+    scheduler_queues_each_run_once,
+    scheduler_runs_in_the_background,
+    audit_failure_rolls_back_the_action,
+    postgres_pool_is_concurrent,
+);
+
+both_backends_in!(registries as registry:
+    registries_api_with_a_real_registry,
+    central_scans_run_with_decrypted_credentials,
+    central_scans_without_a_scanner_time_out,
+    secret_keys_rotate,
+);
+
+#[test]
+fn registry_client_paginates_and_authenticates() {
+    registries::registry_client_paginates_and_authenticates(harness::Db::Sqlite);
+}
+
+#[test]
+fn registry_client_uses_bearer_tokens() {
+    registries::registry_client_uses_bearer_tokens(harness::Db::Sqlite);
 }
 
 both_backends!(
