@@ -6,6 +6,35 @@ use super::migrations::Migration;
 use super::value::{Row, Value};
 use crate::error::StoreError;
 
+/// One statement of a [`Backend::transaction`].
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub sql: String,
+    pub params: Vec<Value>,
+    /// When set, the statement must change at least one row, or the whole
+    /// transaction is rolled back (a compare-and-set).
+    pub guard: bool,
+}
+
+impl Stmt {
+    /// A statement.
+    pub fn new(sql: impl Into<String>, params: Vec<Value>) -> Self {
+        Stmt {
+            sql: sql.into(),
+            params,
+            guard: false,
+        }
+    }
+
+    /// A statement that must change a row.
+    pub fn guard(sql: impl Into<String>, params: Vec<Value>) -> Self {
+        Stmt {
+            guard: true,
+            ..Stmt::new(sql, params)
+        }
+    }
+}
+
 /// Which database a backend talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
@@ -42,4 +71,8 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// recording them in `schema_migrations`; safe when several consoles
     /// start at once. Returns the versions applied now.
     async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<i64>, StoreError>;
+
+    /// Runs `stmts` in one transaction, in order. `Ok(false)` (and nothing
+    /// written) when a [`Stmt::guard`] statement changed no row.
+    async fn transaction(&self, stmts: Vec<Stmt>) -> Result<bool, StoreError>;
 }

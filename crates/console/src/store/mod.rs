@@ -7,14 +7,16 @@ pub mod inventory;
 pub mod migrations;
 mod postgres;
 mod query;
+pub mod jobs;
 pub mod scans;
 mod sqlite;
+pub mod topology;
 mod value;
 
 use std::path::Path;
 use std::sync::Arc;
 
-pub use backend::{Backend, BackendKind};
+pub use backend::{Backend, BackendKind, Stmt};
 pub use postgres::{PostgresBackend, redact_url};
 pub use query::{Filter, Sort};
 pub use sqlite::SqliteBackend;

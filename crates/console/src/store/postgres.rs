@@ -14,7 +14,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::backend::{Backend, BackendKind};
+use super::backend::{Backend, BackendKind, Stmt};
 use super::migrations::{MIGRATIONS_TABLE, Migration, latest};
 use super::value::{Row, Value};
 use crate::error::StoreError;
@@ -269,6 +269,28 @@ impl Backend for PostgresBackend {
         let applied = result?;
         unlock?;
         Ok(applied)
+    }
+
+    async fn transaction(&self, stmts: Vec<Stmt>) -> Result<bool, StoreError> {
+        // The shared client pipelines other tasks' queries: a transaction
+        // needs a connection of its own.
+        let mut client = connect(&self.url, &self.tls).await?;
+        let tx = client.transaction().await.map_err(map_err)?;
+        for s in &stmts {
+            let sql = numbered_placeholders(&s.sql);
+            let boxed = params(&s.params);
+            let refs: Vec<&(dyn ToSql + Sync)> = boxed
+                .iter()
+                .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            let n = tx.execute(&sql, &refs).await.map_err(map_err)?;
+            if s.guard && n == 0 {
+                tx.rollback().await.map_err(map_err)?;
+                return Ok(false);
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 }
 

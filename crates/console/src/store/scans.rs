@@ -144,13 +144,16 @@ impl Store {
         rows.first().map(scan_from).transpose()
     }
 
-    /// Gives the oldest queued scan to `runner` (queued -> running); `None`
-    /// when nothing is queued (or another runner took it first).
+    /// Gives the oldest queued scan no agent owns to `runner` (queued ->
+    /// running); `None` when nothing is queued (or another runner took it
+    /// first). Scans of agents' hosts are claimed with
+    /// [`Store::claim_agent_scan`].
     pub async fn claim_scan(&self, runner: &str, now: i64) -> Result<Option<Scan>, StoreError> {
         self.transition(
             "UPDATE scans SET state = 'running', runner = ?, started_at = ?, heartbeat_at = ?, \
              attempts = attempts + 1, reason = NULL \
-             WHERE id = (SELECT MIN(id) FROM scans WHERE state = 'queued') AND state = 'queued'",
+             WHERE id = (SELECT MIN(id) FROM scans WHERE state = 'queued' AND agent_id IS NULL) \
+             AND state = 'queued'",
             vec![runner.into(), now.into(), now.into()],
         )
         .await
