@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
-use crate::ConsoleConfig;
+use crate::{ConsoleConfig, TopologyConfig};
 use crate::api::{self, AppState};
 use crate::auth::{RateLimiter, generate_password, hash_password};
 use crate::clock;
@@ -193,14 +193,16 @@ pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
         config: Arc::new(cfg),
         metrics: Arc::new(Metrics::default()),
         openapi_json: Arc::new(OnceLock::new()),
+        ingest: Arc::default(),
     };
     let timeouts = ScanTimeouts {
         heartbeat_secs: state.config.scan_heartbeat_timeout_secs,
         queued_secs: state.config.scan_queue_timeout_secs,
     };
+    let topology = state.config.topology;
     let (app, openapi) = api::router(state);
     let (shutdown, rx) = watch::channel(false);
-    tokio::spawn(reaper(store.clone(), timeouts, rx.clone()));
+    tokio::spawn(reaper(store.clone(), timeouts, topology, rx.clone()));
     let task = tokio::spawn(accept_loop(
         listener,
         TlsAcceptor::from(tls_config),
@@ -278,8 +280,14 @@ async fn accept_loop(
 }
 
 /// Every few seconds until shutdown: moves scans that stopped making
-/// progress to their next state, and deletes long-ended sessions.
-async fn reaper(store: Store, timeouts: ScanTimeouts, mut shutdown: watch::Receiver<bool>) {
+/// progress to their next state, deletes long-ended sessions, and ages the
+/// topology (inactive, removed, purged).
+async fn reaper(
+    store: Store,
+    timeouts: ScanTimeouts,
+    topology: TopologyConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let every = Duration::from_secs(
         u64::try_from((timeouts.heartbeat_secs / 4).clamp(1, 10)).unwrap_or(10),
     );
@@ -299,6 +307,10 @@ async fn reaper(store: Store, timeouts: ScanTimeouts, mut shutdown: watch::Recei
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("reaping scans: {e}"),
+        }
+        match store.reap_topology(&topology, now).await {
+            Ok(r) => tracing::debug!("topology aging: {r:?}"),
+            Err(e) => tracing::warn!("aging the topology: {e}"),
         }
     }
 }

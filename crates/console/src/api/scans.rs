@@ -12,6 +12,7 @@ use super::extract::{ApiJson, ApiQuery, Caller, IdPath, Standard};
 use super::{AppState, paging};
 use crate::clock;
 use crate::model::{Finding, Page, Scan};
+use crate::store::jobs::Assignment;
 use crate::store::scans::{NewScan, SCAN_STATES};
 use crate::store::{Filter, Sort};
 
@@ -99,20 +100,29 @@ pub async fn create_scan(
     if !(60..=86_400).contains(&timeout_secs) {
         return Err(ApiError::bad_request("timeout_secs is 60-86400"));
     }
-    let scan = state
+    let new = NewScan {
+        targets: req.targets,
+        scanners,
+        requested_by: Some(caller.user_id),
+        requested_by_name: caller.username.clone(),
+        max_attempts: state.config.scan_max_attempts,
+        timeout_secs,
+    };
+    // Nodes on an agent's host are that agent's to scan (see store::jobs).
+    let scan = match state
         .store
-        .create_scan(
-            &NewScan {
-                targets: req.targets,
-                scanners,
-                requested_by: Some(caller.user_id),
-                requested_by_name: caller.username.clone(),
-                max_attempts: state.config.scan_max_attempts,
-                timeout_secs,
-            },
-            clock::now(),
-        )
-        .await?;
+        .assign_targets(&new.targets)
+        .await?
+        .map_err(ApiError::bad_request)?
+    {
+        Assignment::Central => state.store.create_scan(&new, clock::now()).await?,
+        Assignment::Agent { agent_id, targets } => {
+            state
+                .store
+                .create_agent_scan(&new, agent_id, &targets, clock::now())
+                .await?
+        }
+    };
     state
         .audit(
             Some(&caller),
