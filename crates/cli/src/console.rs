@@ -60,6 +60,13 @@ pub fn config(file: &ConsoleFileConfig, a: &ConsoleArgs) -> Result<ConsoleConfig
     cfg.scan_heartbeat_timeout_secs = file.scan_heartbeat_timeout_secs;
     cfg.scan_queue_timeout_secs = file.scan_queue_timeout_secs;
     cfg.scan_max_attempts = file.scan_max_attempts;
+    cfg.topology = rampart_console::TopologyConfig {
+        report_interval_secs: file.report_interval_secs,
+        max_concurrent_reports: file.max_concurrent_reports,
+        node_inactive_secs: file.node_inactive_secs,
+        node_remove_secs: file.node_remove_secs,
+        finding_retention_days: file.finding_retention_days,
+    };
     Ok(cfg)
 }
 

@@ -89,7 +89,10 @@ fn classify_v4(ip: Ipv4Addr) -> AddrClass {
         || (a == 203 && b == 0 && c == 113)
     {
         AddrClass::Documentation
-    } else if a == 0 || a >= 240 || (a == 192 && b == 0 && c == 0) || (a == 198 && (b == 18 || b == 19))
+    } else if a == 0
+        || a >= 240
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (b == 18 || b == 19))
     {
         AddrClass::Reserved
     } else {

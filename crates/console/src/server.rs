@@ -17,7 +17,6 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
-use crate::{ConsoleConfig, TopologyConfig};
 use crate::api::{self, AppState};
 use crate::auth::{RateLimiter, generate_password, hash_password};
 use crate::clock;
@@ -26,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::store::scans::ScanTimeouts;
 use crate::store::{NewAudit, Store};
 use crate::tls::{self, TlsInfo};
+use crate::{ConsoleConfig, TopologyConfig};
 
 /// How the first admin's password was chosen.
 #[derive(Debug, Clone)]

@@ -428,7 +428,10 @@ pub fn derive(
     // Listening sockets: an edge from the owning process (or the host when
     // no process was found) to where the socket lives (container or host).
     for l in &listens {
-        let owner = l.process_key.as_deref().filter(|k| processes.contains_key(k));
+        let owner = l
+            .process_key
+            .as_deref()
+            .filter(|k| processes.contains_key(k));
         let source = owner.map_or_else(|| host_ref.clone(), |k| b.process_ref(k));
         let target = place(owner.and_then(|k| processes.get(k).copied().flatten()));
         b.edge(DesiredEdge {
@@ -474,7 +477,14 @@ pub fn derive(
                         remote,
                     );
                 } else {
-                    b.connection(local, None, c.proto, c.local_port, Direction::Inbound, remote);
+                    b.connection(
+                        local,
+                        None,
+                        c.proto,
+                        c.local_port,
+                        Direction::Inbound,
+                        remote,
+                    );
                 }
             }
             Direction::Outbound => {
@@ -486,8 +496,7 @@ pub fn derive(
                         l.proto == c.proto
                             && l.port == c.remote_port
                             && accepts(addr::parse(&l.address), remote)
-                            && l
-                                .process_key
+                            && l.process_key
                                 .as_deref()
                                 .and_then(|k| processes.get(k))
                                 .is_some_and(|ns| *ns == client_ns)
@@ -499,9 +508,7 @@ pub fn derive(
                     )
                 } else if let Some(h) = peers.get(&remote) {
                     let server = h.listens.iter().find(|l| {
-                        l.proto == c.proto
-                            && l.port == c.remote_port
-                            && accepts(l.address, remote)
+                        l.proto == c.proto && l.port == c.remote_port && accepts(l.address, remote)
                     });
                     Some(server.map_or_else(
                         || NodeRef::new("host", h.machine_id.clone()),
@@ -524,9 +531,7 @@ pub fn derive(
         }
     }
     let mut nodes: Vec<DesiredNode> = b.nodes.into_values().collect();
-    nodes.sort_by(|a, b| {
-        (order(a.node.kind), &a.node.key).cmp(&(order(b.node.kind), &b.node.key))
-    });
+    nodes.sort_by(|a, b| (order(a.node.kind), &a.node.key).cmp(&(order(b.node.kind), &b.node.key)));
     if b.edges.values().any(|e| {
         e.source.kind == "internet" || e.target.as_ref().is_some_and(|t| t.kind == "internet")
     }) {

@@ -15,9 +15,9 @@ use super::{AppState, paging};
 use crate::auth::{new_secret, secret_hash, secret_prefix};
 use crate::clock;
 use crate::model::{Agent, EnrollmentToken, Page, Scan};
-use rampart_model::agent::Job;
 use crate::store::agents::NewEnrollment;
 use crate::store::{Filter, NewAudit, Sort};
+use rampart_model::agent::Job;
 
 /// An enrollment token to create.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -10,9 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use flate2::read::GzDecoder;
-use rampart_model::agent::{
-    Entity, PROTOCOL_VERSION, RESYNC_CODE, Report, ReportAck, ScanResults,
-};
+use rampart_model::agent::{Entity, PROTOCOL_VERSION, RESYNC_CODE, Report, ReportAck, ScanResults};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
@@ -115,10 +113,14 @@ fn check_report(r: &Report) -> Result<(), ApiError> {
     match r.base {
         None => {
             if r.host.is_none() {
-                return Err(ApiError::bad_request("a snapshot (no base) must carry host"));
+                return Err(ApiError::bad_request(
+                    "a snapshot (no base) must carry host",
+                ));
             }
             if !r.remove.is_empty() {
-                return Err(ApiError::bad_request("a snapshot (no base) removes nothing"));
+                return Err(ApiError::bad_request(
+                    "a snapshot (no base) removes nothing",
+                ));
             }
         }
         Some(base) if r.seq <= base => {
@@ -129,7 +131,9 @@ fn check_report(r: &Report) -> Result<(), ApiError> {
     if let Some(h) = &r.host
         && (h.machine_id.trim().is_empty() || h.machine_id.len() > 256)
     {
-        return Err(ApiError::bad_request("host.machine_id has 1-256 characters"));
+        return Err(ApiError::bad_request(
+            "host.machine_id has 1-256 characters",
+        ));
     }
     if r.upsert.len() + r.remove.len() > MAX_ENTITIES {
         return Err(ApiError::bad_request(format!(
@@ -142,8 +146,7 @@ fn check_report(r: &Report) -> Result<(), ApiError> {
     {
         return Err(ApiError::bad_request("entity keys have 1-1024 bytes"));
     }
-    if r
-        .upsert
+    if r.upsert
         .iter()
         .any(|e| matches!(e, Entity::Process(p) if p.key.contains('/')))
     {
@@ -279,14 +282,12 @@ pub async fn results(
         })?;
     let mut kinds: Vec<&'static str> = Vec::new();
     for s in &r.scanners {
-        let kind = kind_of(s)
-            .filter(|_| scanners.contains(s))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "scanner {s:?} is not one of this job's: {}",
-                    scanners.join(", ")
-                ))
-            })?;
+        let kind = kind_of(s).filter(|_| scanners.contains(s)).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "scanner {s:?} is not one of this job's: {}",
+                scanners.join(", ")
+            ))
+        })?;
         if !kinds.contains(&kind) {
             kinds.push(kind);
         }

@@ -46,8 +46,9 @@ pub struct ClaimedJob {
 fn targets_at(row: &Row, i: usize) -> Result<Vec<JobTarget>, StoreError> {
     match row.opt_text(i)? {
         None => Ok(Vec::new()),
-        Some(t) => serde_json::from_str(&t)
-            .map_err(|_| StoreError::Decode(format!("#{i} (job targets)"))),
+        Some(t) => {
+            serde_json::from_str(&t).map_err(|_| StoreError::Decode(format!("#{i} (job targets)")))
+        }
     }
 }
 

@@ -4,10 +4,10 @@
 pub mod agents;
 mod backend;
 pub mod inventory;
+pub mod jobs;
 pub mod migrations;
 mod postgres;
 mod query;
-pub mod jobs;
 pub mod scans;
 mod sqlite;
 pub mod topology;

@@ -33,7 +33,10 @@ const CHUNK: usize = 500;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
     /// Stored; `seq` is now acknowledged.
-    Acked { nodes_written: usize, edges_written: usize },
+    Acked {
+        nodes_written: usize,
+        edges_written: usize,
+    },
     /// The delta's base is not the acknowledged report: send a snapshot.
     Resync,
 }
@@ -292,7 +295,10 @@ impl Store {
                 (Some(k), Some(key)) => Some((k, key)),
                 _ => None,
             };
-            owned.insert((r.text(0)?, r.text(1)?), (r.text(2)?, parent, r.opt_text(5)?));
+            owned.insert(
+                (r.text(0)?, r.text(1)?),
+                (r.text(2)?, parent, r.opt_text(5)?),
+            );
         }
         let mut nodes_written = 0;
         let mut wanted: HashSet<(String, String)> = HashSet::new();
@@ -300,7 +306,9 @@ impl Store {
             let id = (n.node.kind.to_string(), n.node.key.clone());
             let attrs = json_text(&n.attributes);
             let same = owned.get(&id).is_some_and(|(name, parent, a)| {
-                *name == n.name && *parent == ref_pair(n.parent.as_ref()) && a.as_ref() == Some(&attrs)
+                *name == n.name
+                    && *parent == ref_pair(n.parent.as_ref())
+                    && a.as_ref() == Some(&attrs)
             });
             wanted.insert(id);
             if same {
