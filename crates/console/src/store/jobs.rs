@@ -3,9 +3,11 @@
 //!
 //! A scan whose targets are nodes on one agent's host (the host itself, a
 //! container on it, an image one of its containers runs) is that agent's
-//! alone; a scan of target specifications or of images no agent runs is
-//! left to a central runner ([`Store::claim_scan`]). Targets on several
-//! agents are refused: queue one scan per host.
+//! alone; a scan of target specifications, or of nodes no live agent
+//! reports (registry images...), is left to a central runner
+//! ([`Store::claim_scan`]). Targets on several agents, or mixing an
+//! agent's nodes with central targets, are refused: queue one scan per
+//! host.
 
 use serde::{Deserialize, Serialize};
 
@@ -137,9 +139,9 @@ impl Store {
                 }
             };
             let Some(on) = on else {
-                return Ok(Err(format!(
-                    "no live agent reports node {id} ({kind} {name}); it cannot be scanned"
-                )));
+                // No live agent reports it: left to a central runner.
+                central = true;
+                continue;
             };
             if agent.is_some_and(|a| a != on) {
                 return Ok(Err(

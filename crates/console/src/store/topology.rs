@@ -6,7 +6,10 @@
 //! the graph is derived again ([`crate::topology::derive`]) and compared
 //! with the nodes and edges the agent owns (`agent_id`), and only the
 //! differences are written, with the refresh of `last_seen`, in one
-//! transaction guarded by the acknowledged sequence number.
+//! transaction guarded by the acknowledged sequence number. What the agent
+//! no longer reports is released (`agent_id` NULL) and inactive at once
+//! (images and namespaces, which several hosts may share, age out
+//! instead); the reaper removes it later.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -323,8 +326,12 @@ impl Store {
             stmts.push(node_upsert(n, attrs, owner, now));
         }
         for (kind, key) in owned.keys().filter(|k| !wanted.contains(*k)) {
+            // Gone from the agent's report: inactive now, unless other
+            // hosts may share it (images, namespaces), which age out.
             stmts.push(Stmt::new(
-                "UPDATE nodes SET agent_id = NULL WHERE agent_id = ? AND kind = ? AND node_key = ?",
+                "UPDATE nodes SET agent_id = NULL, active = CASE WHEN kind IN \
+                 ('image', 'namespace') THEN active ELSE 0 END \
+                 WHERE agent_id = ? AND kind = ? AND node_key = ?",
                 vec![agent_id.into(), kind.clone().into(), key.clone().into()],
             ));
         }
@@ -375,7 +382,8 @@ impl Store {
         }
         for (kind, skind, skey, key) in owned_edges.keys().filter(|k| !wanted_edges.contains(*k)) {
             stmts.push(Stmt::new(
-                "UPDATE edges SET agent_id = NULL WHERE agent_id = ? AND kind = ? AND edge_key = ? \
+                "UPDATE edges SET agent_id = NULL, active = 0 WHERE agent_id = ? AND kind = ? \
+                 AND edge_key = ? \
                  AND source_id = (SELECT id FROM nodes WHERE kind = ? AND node_key = ?)",
                 vec![
                     agent_id.into(),
