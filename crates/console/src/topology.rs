@@ -550,3 +550,147 @@ pub fn derive(
         edges: b.edges.into_values().collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_model::agent::{Interface, OsInfo, Process};
+
+    fn host() -> HostFacts {
+        HostFacts {
+            machine_id: "m1".into(),
+            hostname: "h1".into(),
+            os: OsInfo::default(),
+            kernel: "6.1".into(),
+            arch: "x86_64".into(),
+            cpus: 1,
+            memory_bytes: 1,
+            boot_time: 0,
+            interfaces: vec![Interface {
+                name: "eth0".into(),
+                mac: None,
+                addresses: vec!["10.0.0.1/24".into()],
+            }],
+            cloud: None,
+        }
+    }
+
+    fn process(key: &str, container: Option<&str>) -> Entity {
+        Entity::Process(Process {
+            key: key.into(),
+            pid: 1,
+            ppid: 0,
+            name: "p".into(),
+            exe: None,
+            cmdline: vec![],
+            uid: 0,
+            user: None,
+            start_time: 0,
+            container_id: container.map(str::to_string),
+        })
+    }
+
+    fn listen(address: &str, port: u16, owner: &str) -> Entity {
+        Entity::Listen(ListenSocket {
+            key: format!("tcp:{address}:{port}"),
+            proto: Proto::Tcp,
+            address: address.into(),
+            port,
+            process_key: Some(owner.into()),
+            pid: None,
+        })
+    }
+
+    fn outbound(remote: &str, port: u16, owner: &str) -> Entity {
+        Entity::Connection(Connection {
+            key: format!("tcp:x->{remote}:{port}"),
+            proto: Proto::Tcp,
+            local_address: "127.0.0.1".into(),
+            local_port: 40000,
+            remote_address: remote.into(),
+            remote_port: port,
+            state: "ESTABLISHED".into(),
+            direction: Direction::Outbound,
+            process_key: Some(owner.into()),
+            pid: None,
+        })
+    }
+
+    fn container(id: &str) -> Entity {
+        Entity::Container(rampart_model::agent::Container {
+            key: id.into(),
+            runtime: "docker".into(),
+            name: None,
+            image: Some("nginx".into()),
+            image_id: None,
+            state: "running".into(),
+            labels: BTreeMap::new(),
+            pod_uid: None,
+        })
+    }
+
+    fn target_of<'a>(d: &'a Desired, source: &str) -> Vec<Option<&'a NodeRef>> {
+        d.edges
+            .iter()
+            .filter(|e| e.kind == "connects" && e.source.key == source)
+            .map(|e| e.target.as_ref())
+            .collect()
+    }
+
+    #[test]
+    fn loopback_stays_in_its_network_namespace() {
+        // A process in a container listens on 80; a host process connecting
+        // to 127.0.0.1:80 does not reach it (different namespaces).
+        let entities = [
+            container("c1"),
+            process("1:1", Some("c1")),
+            listen("0.0.0.0", 80, "1:1"),
+            process("2:1", None),
+            outbound("127.0.0.1", 80, "2:1"),
+            process("3:1", Some("c1")),
+            outbound("127.0.0.1", 80, "3:1"),
+        ];
+        let refs: Vec<&Entity> = entities.iter().collect();
+        let d = derive(&host(), &refs, &HashMap::new());
+        let host_ref = NodeRef::new("host", "m1");
+        assert_eq!(target_of(&d, "m1/2:1"), [Some(&host_ref)]);
+        let server = NodeRef::new("process", "m1/1:1");
+        assert_eq!(target_of(&d, "m1/3:1"), [Some(&server)]);
+        // The image has no id: keyed by its reference.
+        assert!(d.nodes.iter().any(|n| n.node.key == "ref:nginx"));
+        // Parents come before children.
+        let pos = |k: &str| d.nodes.iter().position(|n| n.node.key == k).unwrap();
+        assert!(pos("m1") < pos("c1") && pos("c1") < pos("m1/1:1"));
+    }
+
+    #[test]
+    fn remote_listeners_must_accept_the_address() {
+        let entities = [process("2:1", None), outbound("10.0.0.2", 5432, "2:1")];
+        let refs: Vec<&Entity> = entities.iter().collect();
+        let peer = |bound: &str| {
+            HashMap::from([(
+                addr::parse("10.0.0.2").unwrap(),
+                RemoteHost {
+                    machine_id: "m2".into(),
+                    listens: vec![RemoteListen {
+                        proto: Proto::Tcp,
+                        address: addr::parse(bound),
+                        port: 5432,
+                        process_key: "m2/9:9".into(),
+                    }],
+                },
+            )])
+        };
+        let d = derive(&host(), &refs, &peer("127.0.0.1"));
+        assert_eq!(target_of(&d, "m1/2:1"), [Some(&NodeRef::new("host", "m2"))]);
+        let d = derive(&host(), &refs, &peer("::"));
+        assert_eq!(
+            target_of(&d, "m1/2:1"),
+            [Some(&NodeRef::new("process", "m2/9:9"))]
+        );
+        assert_eq!(
+            remote_candidates(&host(), &refs),
+            vec![addr::parse("10.0.0.2").unwrap()]
+        );
+    }
+}

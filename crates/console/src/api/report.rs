@@ -340,3 +340,44 @@ pub async fn results(
         fixed,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ingest_slots_are_bounded_and_released() {
+        let ingest = Ingest::default();
+        let first = ingest.enter(2).unwrap();
+        assert_eq!(first.1, 0);
+        let second = ingest.enter(2).unwrap();
+        assert_eq!(second.1, 1);
+        assert!(ingest.enter(2).is_none(), "a third is refused");
+        drop(first);
+        let third = ingest.enter(2).unwrap();
+        assert_eq!(third.1, 1);
+        drop((second, third));
+        assert_eq!(ingest.in_flight.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn gzip_bodies_are_bounded() {
+        use std::io::Write;
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_ENCODING, "gzip".parse().unwrap());
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"[1, 2, 3]").unwrap();
+        let small = Bytes::from(enc.finish().unwrap());
+        assert_eq!(decode::<Vec<u8>>(&headers, &small).unwrap(), vec![1, 2, 3]);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let zeros = vec![b' '; 1024 * 1024];
+        for _ in 0..=MAX_DECODED_BYTES / zeros.len() {
+            enc.write_all(&zeros).unwrap();
+        }
+        let bomb = Bytes::from(enc.finish().unwrap());
+        let err = decode::<Vec<u8>>(&headers, &bomb).unwrap_err();
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let plain = decode::<Vec<u8>>(&HeaderMap::new(), &Bytes::from_static(b"[4]")).unwrap();
+        assert_eq!(plain, vec![4]);
+    }
+}
