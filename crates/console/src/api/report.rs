@@ -202,7 +202,15 @@ pub async fn report(
             message: "the console does not hold this report's base; send a full snapshot".into(),
             retry_after: None,
         }),
-        Applied::Acked { .. } => {
+        Applied::Acked {
+            nodes_written,
+            edges_written,
+        } => {
+            tracing::debug!(
+                "agent {} report {}: {nodes_written} node and {edges_written} edge writes",
+                agent.agent_id,
+                report.seq
+            );
             // Ask for slower reports while more than half the slots are taken.
             let interval = if before.saturating_mul(2) > cfg.max_concurrent_reports {
                 cfg.report_interval_secs.saturating_mul(2)

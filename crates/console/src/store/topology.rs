@@ -221,6 +221,14 @@ impl Store {
                     now.into(),
                 ],
             )),
+            // Nothing changed: only the sequence number moves.
+            Some(base) if report.upsert.is_empty() && report.remove.is_empty() && !host_changed => {
+                stmts.push(Stmt::guard(
+                    "UPDATE agent_reports SET acked_seq = ?, updated_at = ? \
+                     WHERE agent_id = ? AND acked_seq = ?",
+                    vec![seq.into(), now.into(), agent_id.into(), to_i64(base).into()],
+                ));
+            }
             Some(base) => stmts.push(Stmt::guard(
                 "UPDATE agent_reports SET acked_seq = ?, machine_id = ?, host_facts = ?, \
                  entities = ?, updated_at = ? WHERE agent_id = ? AND acked_seq = ?",
