@@ -6,7 +6,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use flate2::read::GzDecoder;
@@ -58,6 +58,14 @@ impl Ingest {
         let permit = Permit(&self.in_flight);
         (before < max).then_some((permit, before))
     }
+}
+
+/// The (already bounded and buffered, see `observe`) body; axum's `Bytes`
+/// extractor would apply its own 2 MB default instead.
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
+        .await
+        .map_err(|_| too_large("the body", MAX_UPLOAD_BYTES))
 }
 
 fn too_large(what: &str, limit: usize) -> ApiError {
@@ -178,7 +186,7 @@ pub async fn report(
     State(state): State<AppState>,
     agent: AgentCaller,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<ReportAck>, ApiError> {
     let cfg = state.config.topology;
     let Some((_permit, before)) = state.ingest.enter(cfg.max_concurrent_reports) else {
@@ -189,7 +197,7 @@ pub async fn report(
             retry_after: Some(i64::try_from(cfg.report_interval_secs).unwrap_or(10)),
         });
     };
-    let report: Report = decode(&headers, &body)?;
+    let report: Report = decode(&headers, &read_body(body).await?)?;
     check_report(&report)?;
     match state
         .store
@@ -270,13 +278,13 @@ pub async fn results(
     agent: AgentCaller,
     IdPath(id): IdPath,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<ResultsRecorded>, ApiError> {
     let runner = agent.runner();
     let Some((targets, scanners)) = state.store.running_job(id, &runner).await? else {
         return Err(ApiError::conflict("this scan is not running for you"));
     };
-    let r: ScanResults = decode(&headers, &body)?;
+    let r: ScanResults = decode(&headers, &read_body(body).await?)?;
     let target = targets
         .iter()
         .find(|t| t.target == r.target)

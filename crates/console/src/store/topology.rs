@@ -641,7 +641,9 @@ impl Store {
 
     /// Node ids within `depth` edges of `root` (either direction);
     /// `structural` follows only what places things on a host (not
-    /// connections). Whether it stopped at `limit`.
+    /// connections) and does not go on from images and namespaces (which
+    /// other hosts share) nor into other hosts. Whether it stopped at
+    /// `limit`.
     async fn neighbourhood(
         &self,
         root: i64,
@@ -653,7 +655,7 @@ impl Store {
         let mut seen_set: HashSet<i64> = seen.iter().copied().collect();
         let mut frontier = vec![root];
         let kinds = if structural {
-            " AND kind IN ('runs', 'instance_of', 'holds', 'listens')"
+            " AND e.kind IN ('runs', 'instance_of', 'holds', 'listens')"
         } else {
             ""
         };
@@ -662,19 +664,29 @@ impl Store {
             for chunk in frontier.chunks(CHUNK) {
                 let ph = placeholders(chunk.len());
                 let sql = format!(
-                    "SELECT source_id, target_id FROM edges WHERE (source_id IN ({ph}) \
-                     OR target_id IN ({ph})){kinds} ORDER BY id"
+                    "SELECT e.source_id, s.kind, e.target_id, t.kind FROM edges e \
+                     JOIN nodes s ON s.id = e.source_id LEFT JOIN nodes t ON t.id = e.target_id \
+                     WHERE (e.source_id IN ({ph}) OR e.target_id IN ({ph})){kinds} ORDER BY e.id"
                 );
                 let mut params: Vec<Value> = chunk.iter().map(|i| Value::from(*i)).collect();
                 params.extend(chunk.iter().map(|i| Value::from(*i)));
                 for r in self.db.query(&sql, params).await? {
-                    for id in [Some(r.int(0)?), r.opt_int(1)?].into_iter().flatten() {
+                    let ends = [
+                        Some((r.int(0)?, r.text(1)?)),
+                        r.opt_int(2)?.zip(r.opt_text(3)?),
+                    ];
+                    for (id, kind) in ends.into_iter().flatten() {
+                        if structural && kind == "host" {
+                            continue;
+                        }
                         if seen_set.insert(id) {
                             if seen.len() == limit {
                                 return Ok((seen, true));
                             }
                             seen.push(id);
-                            next.push(id);
+                            if !(structural && (kind == "image" || kind == "namespace")) {
+                                next.push(id);
+                            }
                         }
                     }
                 }

@@ -304,8 +304,35 @@ pub fn report_snapshot_then_deltas(db: Db) {
         assert!(ids.contains(&want), "{want} in {ids:?}");
     }
     assert!(!ids.contains(&ns), "two edges away");
+    // Another host runs the same image in the same namespace: a host's
+    // slice does not spill over through what they share.
+    let (cred2, _) = enroll(&c, &admin, "web-2");
+    let other = snapshot(
+        1,
+        &host("m-web-2", "web-2", &["10.0.0.2/24"]),
+        &[
+            json!({"kind": "container", "key": "c2", "runtime": "containerd", "name": "web",
+                   "image": "nginx:1.27", "image_id": "sha256:abc", "state": "running",
+                   "labels": {}, "pod_uid": "pod-2"}),
+            json!({"kind": "pod", "key": "pod-2", "name": "web-8e1", "namespace": "prod",
+                   "labels": {}}),
+        ],
+    );
+    assert_eq!(report(&c, &cred2, &other).status, 200);
     let g = graph(&c, &reader, &format!("?host={h}"));
     assert_eq!(node_id(&g, "namespace", "prod"), ns);
+    assert_eq!(node_id(&g, "image", "sha256:abc"), image);
+    node_id(&g, "process", "m-web-1/100:5");
+    for (kind, key) in [("host", "m-web-2"), ("container", "c2"), ("pod", "pod-2")] {
+        assert!(
+            !g["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["type"] == kind && n["key"] == key),
+            "{kind} {key} is another host's"
+        );
+    }
     let g = graph(&c, &reader, "?limit=2");
     assert_eq!(g["nodes"].as_array().unwrap().len(), 2);
     assert_eq!(g["truncated"], true);
@@ -384,6 +411,11 @@ pub fn report_gzip_and_bomb(db: Db) {
     assert_eq!(a.json["acked"], 1);
     let g = graph(&c, &admin, "");
     node_id(&g, "process", "m-gz-1/10:1");
+    // Uploads may exceed the 2 MiB other requests are held to.
+    let mut big = process("11:1", "big", None);
+    big["cmdline"] = json!(["x".repeat(3 * 1024 * 1024)]);
+    let a = report(&c, &cred, &delta(2, 1, &[big], &[]));
+    assert_eq!(a.status, 200, "{:#}", a.json);
     // 65 MiB of spaces (valid JSON whitespace) compress to a few dozen KiB:
     // refused once past the decompressed limit, without holding it all.
     let bomb = gzip(&vec![b' '; 65 * 1024 * 1024]);
