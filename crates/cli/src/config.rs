@@ -46,6 +46,11 @@ pub struct ConsoleFileConfig {
     pub database_pool_size: usize,
     pub scheduler_interval_secs: u64,
     pub old_secret_keys: Vec<String>,
+    pub report_interval_secs: u64,
+    pub max_concurrent_reports: usize,
+    pub node_inactive_secs: i64,
+    pub node_remove_secs: i64,
+    pub finding_retention_days: i64,
 }
 
 impl Default for ConsoleFileConfig {
@@ -69,6 +74,11 @@ impl Default for ConsoleFileConfig {
             database_pool_size: d.database_pool_size,
             scheduler_interval_secs: d.scheduler_interval_secs,
             old_secret_keys: d.old_secret_keys,
+            report_interval_secs: d.topology.report_interval_secs,
+            max_concurrent_reports: d.topology.max_concurrent_reports,
+            node_inactive_secs: d.topology.node_inactive_secs,
+            node_remove_secs: d.topology.node_remove_secs,
+            finding_retention_days: d.topology.finding_retention_days,
         }
     }
 }
@@ -337,6 +347,16 @@ scheduler_interval_secs = 10
 # bytes), else with a key generated into the data directory (secret.key).
 # After changing the key, list the old ones here so stored secrets still open.
 old_secret_keys = []
+# Seconds between an agent's topology reports (doubled while the console is
+# busy), and how many reports are ingested at once (more get 429).
+report_interval_secs = 10
+max_concurrent_reports = 32
+# What agents stop reporting goes inactive after node_inactive_secs and is
+# removed after node_remove_secs; a removed node's findings are kept for
+# finding_retention_days, then deleted with it.
+node_inactive_secs = 60
+node_remove_secs = 604800
+finding_retention_days = 90
 
 [malware]
 # Use Rampart's bundled YARA rule pack (--no-default-rules turns it off).
@@ -410,6 +430,11 @@ mod tests {
             c.scan_queue_timeout_secs
         );
         assert_eq!(cfg.console.scan_max_attempts, c.scan_max_attempts);
+        assert_eq!(cfg.console.node_inactive_secs, c.node_inactive_secs);
+        assert_eq!(cfg.console.node_remove_secs, c.node_remove_secs);
+        assert_eq!(cfg.console.finding_retention_days, c.finding_retention_days);
+        assert_eq!(cfg.console.report_interval_secs, c.report_interval_secs);
+        assert_eq!(cfg.console.max_concurrent_reports, c.max_concurrent_reports);
         assert!(cfg.console.listen.is_none() && cfg.console.database_url.is_none());
         assert_eq!(cfg.malware, MalwareConfig::default());
         assert!(

@@ -66,6 +66,13 @@ pub fn config(file: &ConsoleFileConfig, a: &ConsoleArgs) -> Result<ConsoleConfig
     cfg.secret_key = std::env::var("RAMPART_SECRET_KEY")
         .ok()
         .filter(|k| !k.is_empty());
+    cfg.topology = rampart_console::TopologyConfig {
+        report_interval_secs: file.report_interval_secs,
+        max_concurrent_reports: file.max_concurrent_reports,
+        node_inactive_secs: file.node_inactive_secs,
+        node_remove_secs: file.node_remove_secs,
+        finding_retention_days: file.finding_retention_days,
+    };
     Ok(cfg)
 }
 

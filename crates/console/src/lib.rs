@@ -4,6 +4,7 @@
 //! [`start`] runs a console in the current Tokio runtime; the `rampart
 //! console` command is a thin wrapper around it.
 
+pub mod addr;
 pub mod api;
 pub mod auth;
 pub mod clock;
@@ -18,6 +19,7 @@ pub mod scheduler;
 mod server;
 pub mod store;
 pub mod tls;
+pub mod topology;
 pub mod ui;
 
 use std::net::SocketAddr;
@@ -77,6 +79,36 @@ pub struct ConsoleConfig {
     /// What runs central (registry) scans; without one they stay queued
     /// and time out (`no central scanner configured`).
     pub executor: Option<Arc<dyn runner::ScanExecutor>>,
+    /// Topology: report interval, ingestion limit, inactivity and retention.
+    pub topology: TopologyConfig,
+}
+
+/// How agents report and how long what they report is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopologyConfig {
+    /// Seconds between an agent's reports (the ack's `interval_secs`).
+    pub report_interval_secs: u64,
+    /// Reports ingested at once; more are answered `429` with `Retry-After`.
+    pub max_concurrent_reports: usize,
+    /// A node or edge not reported for this long becomes inactive.
+    pub node_inactive_secs: i64,
+    /// An inactive node or edge is removed after this long without a report.
+    pub node_remove_secs: i64,
+    /// Findings of a removed node are kept this many days, then deleted
+    /// with the node.
+    pub finding_retention_days: i64,
+}
+
+impl Default for TopologyConfig {
+    fn default() -> Self {
+        TopologyConfig {
+            report_interval_secs: 10,
+            max_concurrent_reports: 32,
+            node_inactive_secs: 60,
+            node_remove_secs: 7 * 86_400,
+            finding_retention_days: 90,
+        }
+    }
 }
 
 impl std::fmt::Debug for ConsoleConfig {
@@ -111,6 +143,7 @@ impl std::fmt::Debug for ConsoleConfig {
             .field("old_secret_keys", &self.old_secret_keys.len())
             .field("scheduler_interval_secs", &self.scheduler_interval_secs)
             .field("executor", &self.executor)
+            .field("topology", &self.topology)
             .finish()
     }
 }
@@ -139,6 +172,7 @@ impl ConsoleConfig {
             old_secret_keys: Vec::new(),
             scheduler_interval_secs: 10,
             executor: None,
+            topology: TopologyConfig::default(),
         }
     }
 
@@ -183,6 +217,23 @@ impl ConsoleConfig {
         if !(1..=3600).contains(&self.scheduler_interval_secs) {
             return Err(ConsoleError::Config(
                 "the scheduler interval is 1-3600 seconds".into(),
+            ));
+        }
+        let t = &self.topology;
+        if t.report_interval_secs < 1
+            || t.max_concurrent_reports < 1
+            || t.node_inactive_secs < 1
+            || t.finding_retention_days < 1
+        {
+            return Err(ConsoleError::Config(
+                "the report interval, report limit, inactivity time and finding retention \
+                 must be positive"
+                    .into(),
+            ));
+        }
+        if t.node_remove_secs < t.node_inactive_secs {
+            return Err(ConsoleError::Config(
+                "node_remove_secs must not be shorter than node_inactive_secs".into(),
             ));
         }
         if self.admin_username.is_empty() {

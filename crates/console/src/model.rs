@@ -139,6 +139,8 @@ pub struct NodeDetail {
     #[serde(flatten)]
     pub node: Node,
     pub findings: FindingsSummary,
+    /// Topology edges from or to this node.
+    pub edges: i64,
 }
 
 /// One finding on one node, deduplicated across scans by its fingerprint.

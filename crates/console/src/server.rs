@@ -17,7 +17,6 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
-use crate::ConsoleConfig;
 use crate::api::{self, AppState};
 use crate::auth::{RateLimiter, generate_password, hash_password};
 use crate::clock;
@@ -28,7 +27,7 @@ use crate::store::scans::ScanTimeouts;
 use crate::store::settings::Settings;
 use crate::store::{NewAudit, Store};
 use crate::tls::{self, TlsInfo};
-use crate::{runner, scheduler};
+use crate::{ConsoleConfig, TopologyConfig, runner, scheduler};
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], ConsoleError> {
     let mut b = [0_u8; N];
@@ -214,6 +213,7 @@ pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
         metrics: Arc::new(Metrics::default()),
         openapi_json: Arc::new(OnceLock::new()),
         secrets: Arc::clone(&secrets),
+        ingest: Arc::default(),
     };
     let timeouts = ScanTimeouts {
         heartbeat_secs: state.config.scan_heartbeat_timeout_secs,
@@ -223,12 +223,14 @@ pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
     let scheduler_every = Duration::from_secs(state.config.scheduler_interval_secs);
     let executor = state.config.executor.clone();
     let heartbeat_secs = u64::try_from((timeouts.heartbeat_secs / 4).clamp(1, 30)).unwrap_or(30);
+    let topology = state.config.topology;
     let (app, openapi) = api::router(state);
     let (shutdown, rx) = watch::channel(false);
     tokio::spawn(reaper(
         store.clone(),
         timeouts,
         executor.is_some(),
+        topology,
         rx.clone(),
     ));
     tokio::spawn(scheduler::run(
@@ -325,13 +327,15 @@ async fn accept_loop(
 }
 
 /// Every few seconds until shutdown: moves scans that stopped making
-/// progress to their next state, and deletes long-ended sessions.
+/// progress to their next state, deletes long-ended sessions, and ages the
+/// topology (inactive, removed, purged).
 /// `central`: whether this console runs central (registry) scans; if not,
 /// those still queued after the queue timeout time out saying why.
 async fn reaper(
     store: Store,
     timeouts: ScanTimeouts,
     central: bool,
+    topology: TopologyConfig,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let every = Duration::from_secs(
@@ -360,6 +364,10 @@ async fn reaper(
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("reaping scans: {e}"),
+        }
+        match store.reap_topology(&topology, now).await {
+            Ok(r) => tracing::debug!("topology aging: {r:?}"),
+            Err(e) => tracing::warn!("aging the topology: {e}"),
         }
     }
 }

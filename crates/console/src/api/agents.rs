@@ -17,6 +17,7 @@ use crate::clock;
 use crate::model::{Agent, EnrollmentToken, Page, Scan};
 use crate::store::agents::NewEnrollment;
 use crate::store::{Filter, NewAudit, Sort};
+use rampart_model::agent::Job;
 
 /// An enrollment token to create.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -336,15 +337,19 @@ pub struct FinishRequest {
     pub reason: Option<String>,
 }
 
-/// Takes the oldest queued scan: 200 with the scan (now `running` for this
-/// agent), or 204 when nothing is queued. Role: agent.
+/// Takes this agent's oldest queued scan: 200 with the job
+/// (`model::agent::Job`: the scan id, targets as the agent names them
+/// (`host`, `container:ID`, `image:REF`), scanners, timeout, heartbeat
+/// interval), now `running` for this agent; 204 when nothing is queued for
+/// it. Scans of other agents' hosts and of targets only a central runner
+/// scans are never given to an agent. Role: agent.
 #[utoipa::path(
     post,
     path = "/api/v1/agent/scans/claim",
     tag = "agents",
     responses(
-        (status = 200, description = "A scan to run", body = Scan),
-        (status = 204, description = "Nothing queued"),
+        (status = 200, description = "A job to run (model::agent::Job)", body = Object),
+        (status = 204, description = "Nothing queued for this agent"),
         (status = 401, description = "Not an agent credential", body = ErrorBody),
     )
 )]
@@ -352,16 +357,23 @@ pub async fn claim_scan(
     State(state): State<AppState>,
     agent: AgentCaller,
 ) -> Result<Response, ApiError> {
-    Ok(
-        match state
-            .store
-            .claim_scan(&agent.runner(), clock::now())
-            .await?
-        {
-            Some(scan) => Json(scan).into_response(),
-            None => StatusCode::NO_CONTENT.into_response(),
-        },
-    )
+    let claimed = state
+        .store
+        .claim_agent_scan(agent.agent_id, &agent.runner(), clock::now())
+        .await?;
+    Ok(match claimed {
+        Some(job) => Json(Job {
+            scan_id: job.scan_id,
+            targets: job.targets.into_iter().map(|t| t.target).collect(),
+            scanners: job.scanners,
+            timeout_secs: job.timeout_secs,
+            heartbeat_secs: u64::try_from(state.config.scan_heartbeat_timeout_secs / 4)
+                .unwrap_or(1)
+                .max(1),
+        })
+        .into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 /// The running agent says it is alive: 204, or 409 when the scan is no

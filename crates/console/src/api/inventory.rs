@@ -118,7 +118,12 @@ pub async fn get_node(
         .await?
         .ok_or_else(|| ApiError::not_found("node"))?;
     let findings = state.store.findings_summary(id).await?;
-    Ok(Json(NodeDetail { node, findings }))
+    let edges = state.store.edge_count(id).await?;
+    Ok(Json(NodeDetail {
+        node,
+        findings,
+        edges,
+    }))
 }
 
 /// List filters, sort and paging.

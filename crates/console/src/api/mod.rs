@@ -9,10 +9,12 @@ pub mod extract;
 mod health;
 mod inventory;
 mod registries;
+pub mod report;
 mod scans;
 mod schedules;
 mod settings;
 mod tokens;
+mod topology;
 mod users;
 
 use std::sync::{Arc, OnceLock};
@@ -48,6 +50,8 @@ pub struct AppState {
     pub openapi_json: Arc<OnceLock<String>>,
     /// Encrypts and decrypts registry credentials.
     pub secrets: Arc<crate::crypto::SecretBox>,
+    /// Agent reports being ingested.
+    pub ingest: Arc<report::Ingest>,
 }
 
 impl AppState {
@@ -216,6 +220,9 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(registries::list_repositories))
         .routes(routes!(registries::list_tags))
         .routes(routes!(registries::scan_registry))
+        .routes(routes!(report::report))
+        .routes(routes!(report::results))
+        .routes(routes!(topology::topology))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     if let Ok(json) = doc.to_pretty_json() {
@@ -251,7 +258,12 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     // connection, and the server would have to close it under a client
     // that is about to reuse it.
     let (parts, body) = req.into_parts();
-    let mut resp = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let limit = if report::is_upload(&path) {
+        report::MAX_UPLOAD_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let mut resp = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
@@ -260,7 +272,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
             let mut r = ApiError {
                 status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 code: "payload_too_large",
-                message: format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+                message: format!("request bodies are limited to {limit} bytes"),
                 retry_after: None,
             }
             .into_response();

@@ -12,6 +12,7 @@ use super::extract::{ApiJson, ApiQuery, Caller, IdPath, Standard};
 use super::{AppState, paging};
 use crate::clock;
 use crate::model::{Finding, Page, Scan};
+use crate::store::jobs::Assignment;
 use crate::store::scans::{NewScan, SCAN_STATES};
 use crate::store::{Filter, Sort};
 
@@ -117,20 +118,28 @@ pub async fn create_scan(
     let settings = state.settings().await?;
     let timeout_secs =
         check_timeout(req.timeout_secs)?.unwrap_or(settings.default_scan_timeout_secs);
+    let new = NewScan {
+        targets,
+        scanners,
+        requested_by: Some(caller.user_id),
+        requested_by_name: caller.username.clone(),
+        max_attempts: settings.scan_max_attempts,
+        timeout_secs,
+    };
+    // Nodes on an agent's host are that agent's to scan (see store::jobs).
+    let assignment = state
+        .store
+        .assign_targets(&new.targets)
+        .await?
+        .map_err(ApiError::bad_request)?;
     let tx = state.store.begin().await?;
-    let scan = tx
-        .create_scan(
-            &NewScan {
-                targets,
-                scanners,
-                requested_by: Some(caller.user_id),
-                requested_by_name: caller.username.clone(),
-                max_attempts: settings.scan_max_attempts,
-                timeout_secs,
-            },
-            clock::now(),
-        )
-        .await?;
+    let now = clock::now();
+    let scan = match assignment {
+        Assignment::Central => tx.create_scan(&new, now).await?,
+        Assignment::Agent { agent_id, targets } => {
+            tx.create_agent_scan(&new, agent_id, &targets, now).await?
+        }
+    };
     tx.audit(&state.entry(
         Some(&caller),
         "scan.create",

@@ -6,6 +6,35 @@ use super::migrations::Migration;
 use super::value::{Row, Value};
 use crate::error::StoreError;
 
+/// One statement of a [`Backend::transaction`].
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub sql: String,
+    pub params: Vec<Value>,
+    /// When set, the statement must change at least one row, or the whole
+    /// transaction is rolled back (a compare-and-set).
+    pub guard: bool,
+}
+
+impl Stmt {
+    /// A statement.
+    pub fn new(sql: impl Into<String>, params: Vec<Value>) -> Self {
+        Stmt {
+            sql: sql.into(),
+            params,
+            guard: false,
+        }
+    }
+
+    /// A statement that must change a row.
+    pub fn guard(sql: impl Into<String>, params: Vec<Value>) -> Self {
+        Stmt {
+            guard: true,
+            ..Stmt::new(sql, params)
+        }
+    }
+}
+
 /// Which database a backend talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
@@ -47,6 +76,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// recording them in `schema_migrations`; safe when several consoles
     /// start at once. Returns the versions applied now.
     async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<i64>, StoreError>;
+
+    /// Runs `stmts` in one transaction, in order. `Ok(false)` (and nothing
+    /// written) when a [`Stmt::guard`] statement changed no row.
+    async fn transaction(&self, stmts: Vec<Stmt>) -> Result<bool, StoreError>;
 }
 
 /// A transaction in progress: a [`Backend`] whose statements all run in it.
@@ -56,4 +89,27 @@ pub trait Transaction: Backend {
     /// Makes the transaction's changes permanent; afterwards every
     /// statement on the handle fails.
     async fn commit(&self) -> Result<(), StoreError>;
+}
+
+/// [`Backend::transaction`] inside a transaction already open on `db`: the
+/// statements run under a savepoint, rolled back to when a guard statement
+/// changes no row (both SQLite and PostgreSQL have savepoints).
+pub(super) async fn nested_transaction(
+    db: &dyn Backend,
+    stmts: Vec<Stmt>,
+) -> Result<bool, StoreError> {
+    db.execute("SAVEPOINT rampart_nested", Vec::new()).await?;
+    for s in stmts {
+        let n = db.execute(&s.sql, s.params).await?;
+        if s.guard && n == 0 {
+            db.execute("ROLLBACK TO SAVEPOINT rampart_nested", Vec::new())
+                .await?;
+            db.execute("RELEASE SAVEPOINT rampart_nested", Vec::new())
+                .await?;
+            return Ok(false);
+        }
+    }
+    db.execute("RELEASE SAVEPOINT rampart_nested", Vec::new())
+        .await?;
+    Ok(true)
 }

@@ -45,7 +45,7 @@ pub struct FindingReport {
     pub evidence: Option<serde_json::Value>,
 }
 
-const NODE_COLS: &str = "id, kind, node_key, name, parent_id, attributes, active, first_seen, \
+pub(crate) const NODE_COLS: &str = "id, kind, node_key, name, parent_id, attributes, active, first_seen, \
     last_seen";
 
 fn json_at(row: &Row, i: usize) -> Result<Option<serde_json::Value>, StoreError> {
@@ -54,7 +54,7 @@ fn json_at(row: &Row, i: usize) -> Result<Option<serde_json::Value>, StoreError>
         .map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))))
 }
 
-fn node_from(row: &Row) -> Result<Node, StoreError> {
+pub(crate) fn node_from(row: &Row) -> Result<Node, StoreError> {
     Ok(Node {
         id: row.int(0)?,
         kind: row.text(1)?,
@@ -144,7 +144,7 @@ impl Store {
                  last_seen, active) VALUES (?, ?, ?, ?, ?, ?, ?, 1) \
                  ON CONFLICT (kind, node_key) DO UPDATE SET name = excluded.name, \
                  parent_id = excluded.parent_id, attributes = excluded.attributes, \
-                 last_seen = excluded.last_seen, active = 1 RETURNING id",
+                 last_seen = excluded.last_seen, active = 1, removed_at = NULL RETURNING id",
                 vec![
                     n.kind.clone().into(),
                     n.key.clone().into(),

@@ -4,6 +4,7 @@
 pub mod agents;
 mod backend;
 pub mod inventory;
+pub mod jobs;
 pub mod migrations;
 mod pool;
 mod postgres;
@@ -13,12 +14,13 @@ pub mod scans;
 pub mod schedules;
 pub mod settings;
 mod sqlite;
+pub mod topology;
 mod value;
 
 use std::path::Path;
 use std::sync::Arc;
 
-pub use backend::{Backend, BackendKind, Transaction};
+pub use backend::{Backend, BackendKind, Stmt, Transaction};
 pub use postgres::{DEFAULT_POOL_SIZE, PostgresBackend, redact_url};
 pub use query::{Filter, Sort};
 pub use sqlite::SqliteBackend;

@@ -16,7 +16,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::backend::{Backend, BackendKind, Transaction};
+use super::backend::{Backend, BackendKind, Stmt, Transaction};
 use super::migrations::{MIGRATIONS_TABLE, Migration, latest};
 use super::pool::{Pool, Pooled};
 use super::value::{Row, Value};
@@ -285,6 +285,28 @@ impl Backend for PostgresBackend {
         unlock?;
         Ok(applied)
     }
+
+    async fn transaction(&self, stmts: Vec<Stmt>) -> Result<bool, StoreError> {
+        // The shared client pipelines other tasks' queries: a transaction
+        // needs a connection of its own.
+        let mut client = connect(&self.url, &self.tls).await?;
+        let tx = client.transaction().await.map_err(map_err)?;
+        for s in &stmts {
+            let sql = numbered_placeholders(&s.sql);
+            let boxed = params(&s.params);
+            let refs: Vec<&(dyn ToSql + Sync)> = boxed
+                .iter()
+                .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            let n = tx.execute(&sql, &refs).await.map_err(map_err)?;
+            if s.guard && n == 0 {
+                tx.rollback().await.map_err(map_err)?;
+                return Ok(false);
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
 }
 
 async fn execute_on(client: &Client, sql: &str, values: &[Value]) -> Result<u64, StoreError> {
@@ -351,6 +373,10 @@ impl Backend for PostgresTx {
         Err(StoreError::Task(
             "migrations run outside transactions".into(),
         ))
+    }
+
+    async fn transaction(&self, stmts: Vec<Stmt>) -> Result<bool, StoreError> {
+        super::backend::nested_transaction(self, stmts).await
     }
 }
 

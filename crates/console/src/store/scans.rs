@@ -149,15 +149,17 @@ impl Store {
         rows.first().map(scan_from).transpose()
     }
 
-    /// Gives the oldest queued scan to `runner` (queued -> running); `None`
-    /// when nothing is queued (or another runner took it first). Central
-    /// (registry) scans are left to the console's own runner.
+    /// Gives the oldest queued scan that neither an agent nor the central
+    /// (registry) runner owns to `runner` (queued -> running); `None` when
+    /// nothing is queued (or another runner took it first). Agents claim
+    /// with [`Store::claim_agent_scan`], the central runner with
+    /// [`Store::claim_central_scan`].
     pub async fn claim_scan(&self, runner: &str, now: i64) -> Result<Option<Scan>, StoreError> {
         self.transition(
             "UPDATE scans SET state = 'running', runner = ?, started_at = ?, heartbeat_at = ?, \
              attempts = attempts + 1, reason = NULL \
              WHERE id = (SELECT MIN(id) FROM scans WHERE state = 'queued' \
-             AND registry_id IS NULL) AND state = 'queued'",
+             AND agent_id IS NULL AND registry_id IS NULL) AND state = 'queued'",
             vec![runner.into(), now.into(), now.into()],
         )
         .await

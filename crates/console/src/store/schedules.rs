@@ -245,6 +245,10 @@ impl Store {
         audit: &NewAudit,
         now: i64,
     ) -> Result<Option<Scan>, StoreError> {
+        // Nodes on an agent's host are that agent's to scan, as for scans
+        // requested through the API; decided before the transaction (on
+        // SQLite the transaction holds the only connection).
+        let assignment = self.assign_targets(&scan.targets).await?;
         let tx = self.begin().await?;
         let claimed = tx
             .db
@@ -257,8 +261,24 @@ impl Store {
         if claimed != 1 {
             return Ok(None);
         }
-        let created = tx.create_scan(scan, now).await?;
+        let (created, refused) = match assignment {
+            Ok(super::jobs::Assignment::Central) => (tx.create_scan(scan, now).await?, None),
+            Ok(super::jobs::Assignment::Agent { agent_id, targets }) => (
+                tx.create_agent_scan(scan, agent_id, &targets, now).await?,
+                None,
+            ),
+            // The targets are now on several agents' hosts: the run is
+            // recorded, and cancelled with the reason.
+            Err(why) => (tx.create_scan(scan, now).await?, Some(why)),
+        };
         tx.tag_scan(created.id, None, Some(id)).await?;
+        let created = match refused {
+            Some(why) => tx
+                .cancel_scan(created.id, &format!("not run: {why}"), now)
+                .await?
+                .unwrap_or(created),
+            None => created,
+        };
         tx.db
             .execute(
                 "UPDATE schedules SET last_scan_id = ? WHERE id = ?",

@@ -12,7 +12,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::backend::{Backend, BackendKind, Transaction};
+use super::backend::{Backend, BackendKind, Stmt, Transaction};
 use super::migrations::{MIGRATIONS_TABLE, Migration, latest};
 use super::value::{Row, Value};
 use crate::error::StoreError;
@@ -158,6 +158,10 @@ impl Backend for SqliteTx {
             "migrations run outside transactions".into(),
         ))
     }
+
+    async fn transaction(&self, stmts: Vec<Stmt>) -> Result<bool, StoreError> {
+        super::backend::nested_transaction(self, stmts).await
+    }
 }
 
 #[async_trait]
@@ -273,6 +277,29 @@ impl Backend for SqliteBackend {
                 applied.push(m.version);
             }
             Ok(applied)
+        })
+        .await
+    }
+
+    async fn transaction(&self, stmts: Vec<Stmt>) -> Result<bool, StoreError> {
+        self.with_conn(move |c| {
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            for s in &stmts {
+                let n = tx
+                    .prepare_cached(&s.sql)
+                    .and_then(|mut st| {
+                        st.execute(rusqlite::params_from_iter(s.params.iter().map(Param)))
+                    })
+                    .map_err(map_err)?;
+                if s.guard && n == 0 {
+                    // Dropping the transaction rolls it back.
+                    return Ok(false);
+                }
+            }
+            tx.commit().map_err(map_err)?;
+            Ok(true)
         })
         .await
     }

@@ -8,14 +8,21 @@ mod pg;
 mod registries;
 mod settings_schedules;
 mod suite;
+mod topo;
+
+/// Every scenario, by name.
+mod all {
+    pub use crate::suite::*;
+    pub use crate::topo::*;
+}
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
-            $(#[test] fn $name() { crate::suite::$name(crate::harness::Db::Sqlite); })*
+            $(#[test] fn $name() { crate::all::$name(crate::harness::Db::Sqlite); })*
         }
         mod postgres {
-            $(#[test] fn $name() { crate::suite::$name(crate::harness::Db::Postgres); })*
+            $(#[test] fn $name() { crate::all::$name(crate::harness::Db::Postgres); })*
         }
     };
 }
@@ -86,4 +93,12 @@ both_backends!(
     database_connection_is_encrypted,
     scans_can_be_compared,
     agents_enroll_once_and_run_scans,
+    report_snapshot_then_deltas,
+    report_resync_and_bad_reports,
+    report_gzip_and_bomb,
+    report_load_is_pushed_back,
+    host_to_host_and_loopback_edges,
+    public_and_private_peers,
+    inactivity_and_retention,
+    agents_claim_own_scans_and_upload_results,
 );

@@ -91,6 +91,9 @@ pub fn openapi_document(db: Db) {
         ("/api/v1/agent/scans/claim", &["post"]),
         ("/api/v1/agent/scans/{id}/heartbeat", &["post"]),
         ("/api/v1/agent/scans/{id}/finish", &["post"]),
+        ("/api/v1/agent/scans/{id}/results", &["post"]),
+        ("/api/v1/agent/report", &["post"]),
+        ("/api/v1/graph/topology", &["get"]),
         ("/api/v1/suppressions", &["get", "post"]),
         ("/api/v1/suppressions/{id}", &["delete"]),
     ] {
@@ -1586,23 +1589,39 @@ pub fn agents_enroll_once_and_run_scans(db: Db) {
         204
     );
     enroll(t2.json["token"].as_str().unwrap(), "x").assert_error(401, "unauthenticated");
-    // The agent runs a scan through the API: claim, heartbeats, finish.
+    // The agent reports its host, then runs a scan of it through the API:
+    // claim, heartbeats, finish.
     assert_eq!(
         c.call("POST", "/api/v1/agent/scans/claim", Some(&cred), None)
             .status,
         204
     );
+    let snapshot = json!({
+        "protocol": 1, "agent_version": "test", "seq": 1, "base": null, "collected_at": 0,
+        "mode": "procfs", "upsert": [],
+        "host": {"machine_id": "m-web-1", "hostname": "web-1", "os": {"id": "debian",
+                 "version_id": null, "pretty_name": null}, "kernel": "6.1", "arch": "x86_64",
+                 "cpus": 1, "memory_bytes": 1, "boot_time": 0, "interfaces": [], "cloud": null},
+    });
+    let r = c.call("POST", "/api/v1/agent/report", Some(&cred), Some(snapshot));
+    assert_eq!(r.status, 200, "{:#}", r.json);
+    let host = c.get("/api/v1/nodes?type=host", &worker).json["items"][0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
     let scan = c.call(
         "POST",
         "/api/v1/scans",
         Some(&worker),
-        Some(json!({"targets": ["web-1"]})),
+        Some(json!({"targets": [host]})),
     );
     let scan_id = scan.json["id"].as_i64().unwrap();
     let claimed = c.call("POST", "/api/v1/agent/scans/claim", Some(&cred), None);
     assert_eq!(claimed.status, 200, "{:#}", claimed.json);
-    assert_eq!(claimed.json["id"], scan_id);
-    assert_eq!(claimed.json["runner"], format!("agent:{agent_id}"));
+    assert_eq!(claimed.json["scan_id"], scan_id);
+    assert_eq!(claimed.json["targets"], json!(["host"]));
+    let scan = c.get(&format!("/api/v1/scans/{scan_id}"), &worker);
+    assert_eq!(scan.json["runner"], format!("agent:{agent_id}"));
     let hb = format!("/api/v1/agent/scans/{scan_id}/heartbeat");
     assert_eq!(c.call("POST", &hb, Some(&cred), None).status, 204);
     let done = c.call(
@@ -1622,14 +1641,14 @@ pub fn agents_enroll_once_and_run_scans(db: Db) {
             "POST",
             "/api/v1/scans",
             Some(&worker),
-            Some(json!({"targets": ["web-1"]})),
+            Some(json!({"targets": [host]})),
         )
         .json["id"]
         .as_i64()
         .unwrap();
     assert_eq!(
         c.call("POST", "/api/v1/agent/scans/claim", Some(&cred), None)
-            .json["id"],
+            .json["scan_id"],
         s2
     );
     c.call(
