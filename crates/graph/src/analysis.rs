@@ -1,0 +1,519 @@
+//! The analysis: exposure, the attack graph, hop distances, lateral
+//! movement, and every finding's score, computed once; queries read it.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::Serialize;
+
+use crate::GraphError;
+use crate::exposure::{Exposure, ExposureEvidence, exposures};
+use crate::graph::{Graph, NodeIx};
+use crate::model::{FindingKind, GraphInput, NodeKind};
+use crate::runtime::{UnknownUse, Use};
+use crate::score::{Context, Reach, Reason, score};
+
+/// How an attack step moves from one node to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// internet -> node, by `Analysis::exposures[i]`.
+    Exposure(u32),
+    /// Parent -> child containment (runs, holds, process_in, from_image).
+    Contains,
+    /// A process -> the host or container it runs in.
+    RunsIn,
+    /// Client -> server, by input edge `i`.
+    Connection(u32),
+    /// A secret on the source names the target (finding `i`).
+    Credential(u32),
+}
+
+/// A lateral-movement edge created from a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lateral {
+    pub from: String,
+    pub to: String,
+    /// The secret finding.
+    pub finding: String,
+    /// The name or address in its evidence that matched.
+    pub matched: String,
+}
+
+/// Whether the vulnerable package is in use, as shown with a ranked finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "use", rename_all = "snake_case")]
+pub enum RuntimeUse {
+    InUse {
+        file: String,
+    },
+    NotInUse,
+    Unknown {
+        reason: UnknownUse,
+    },
+    /// Not a vulnerability.
+    NotApplicable,
+}
+
+/// A finding with its score and the reasons for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RankedFinding {
+    pub id: String,
+    pub node: String,
+    pub kind: FindingKind,
+    pub rule_id: String,
+    pub severity: rampart_model::Severity,
+    pub score: f64,
+    #[serde(flatten)]
+    pub reach: Reach,
+    pub runtime: RuntimeUse,
+    pub reasons: Vec<Reason>,
+}
+
+/// The computed result.
+#[derive(Debug)]
+pub struct Analysis {
+    pub(crate) graph: Graph,
+    pub(crate) exposures: Vec<Exposure>,
+    pub(crate) dist: Vec<u32>,
+    pub(crate) parent: Vec<Option<(NodeIx, Via)>>,
+    pub(crate) scores: Vec<f32>,
+    /// Every finding, best first (ties: input order).
+    pub(crate) order: Vec<u32>,
+    /// Best finding score per node (negative: none).
+    pub(crate) node_best: Vec<f32>,
+    pub(crate) laterals: Vec<(NodeIx, NodeIx, u32, String)>,
+    pub(crate) malware_here: Vec<u32>,
+    pub(crate) secret_here: Vec<u32>,
+    pub(crate) credential_targets: HashMap<u32, u32>,
+}
+
+const UNREACHED: u32 = u32::MAX;
+
+impl Analysis {
+    /// Builds the graph and computes everything.
+    ///
+    /// # Errors
+    ///
+    /// What [`Graph::build`] refuses.
+    pub fn run(input: GraphInput) -> Result<Analysis, GraphError> {
+        Ok(Analysis::from_graph(Graph::build(input)?))
+    }
+
+    /// Computes everything over a built graph.
+    #[must_use]
+    pub fn from_graph(graph: Graph) -> Analysis {
+        let n = graph.node_count();
+        let exposures = exposures(&graph);
+        let laterals = credentials(&graph);
+        let mut credential_targets: HashMap<u32, u32> = HashMap::new();
+        for (_, _, f, _) in &laterals {
+            *credential_targets.entry(*f).or_default() += 1;
+        }
+        let (dist, parent) = bfs(&graph, &exposures, &laterals);
+        let mut malware_here = vec![0u32; n];
+        let mut secret_here = vec![0u32; n];
+        for (f, &node) in graph.input.findings.iter().zip(&graph.finding_node) {
+            match f.kind {
+                FindingKind::Malware => malware_here[node as usize] += 1,
+                FindingKind::Secret => secret_here[node as usize] += 1,
+                _ => {}
+            }
+        }
+        let mut a = Analysis {
+            graph,
+            exposures,
+            dist,
+            parent,
+            scores: Vec::new(),
+            order: Vec::new(),
+            node_best: vec![-1.0; n],
+            laterals,
+            malware_here,
+            secret_here,
+            credential_targets,
+        };
+        a.scores = a.score_all();
+        let scores = &a.scores;
+        let by_score = |x: &u32, y: &u32| {
+            scores[*y as usize]
+                .total_cmp(&scores[*x as usize])
+                .then(x.cmp(y))
+        };
+        let mut order: Vec<u32> = (0..u32::try_from(scores.len()).unwrap_or(u32::MAX)).collect();
+        order.sort_unstable_by(by_score);
+        for list in &mut a.graph.node_findings {
+            list.sort_unstable_by(by_score);
+        }
+        for (node, list) in a.graph.node_findings.iter().enumerate() {
+            if let Some(best) = list.first() {
+                a.node_best[node] = scores[*best as usize];
+            }
+        }
+        a.order = order;
+        a
+    }
+
+    fn score_all(&self) -> Vec<f32> {
+        let total = self.graph.input.findings.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .clamp(1, 8);
+        let chunk = total.div_ceil(threads).max(1);
+        let mut out = vec![0.0f32; total];
+        std::thread::scope(|s| {
+            for (ci, slot) in out.chunks_mut(chunk).enumerate() {
+                s.spawn(move || {
+                    for (j, v) in slot.iter_mut().enumerate() {
+                        let fi = ci * chunk + j;
+                        #[allow(clippy::cast_possible_truncation)]
+                        {
+                            *v = score(&self.graph.input.findings[fi], &self.context(fi), None)
+                                as f32;
+                        }
+                    }
+                });
+            }
+        });
+        out
+    }
+
+    /// The facts the score of finding `fi` reads.
+    pub(crate) fn context(&self, fi: usize) -> Context<'_> {
+        let f = &self.graph.input.findings[fi];
+        let node = self.graph.finding_node[fi];
+        let runtime = f
+            .vulnerability
+            .as_ref()
+            .and_then(|v| v.package.as_ref())
+            .map(|p| match &self.graph.runtime[node as usize] {
+                None => Use::Unknown(UnknownUse::NoEvidence),
+                Some(files) => {
+                    files.package_use(p, self.graph.owned_files(node, &p.name, &p.version))
+                }
+            });
+        Context {
+            reach: self.reach_of(node),
+            runtime,
+            malware_here: self.malware_here[node as usize],
+            secret_here: self.secret_here[node as usize],
+            credential_targets: self
+                .credential_targets
+                .get(&u32::try_from(fi).unwrap_or(u32::MAX))
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    pub(crate) fn reach_of(&self, node: NodeIx) -> Reach {
+        match self.dist[node as usize] {
+            UNREACHED if self.graph.node(node).observed => Reach::Isolated,
+            UNREACHED => Reach::Unknown,
+            hops => Reach::Hops { hops },
+        }
+    }
+
+    /// The graph.
+    #[must_use]
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// How far the internet is from a node.
+    #[must_use]
+    pub fn reach(&self, node_id: &str) -> Option<Reach> {
+        self.graph.node_index(node_id).map(|i| self.reach_of(i))
+    }
+
+    /// Every exposure: the node's id and the evidence.
+    pub fn exposures(&self) -> impl Iterator<Item = (&str, &ExposureEvidence)> {
+        self.exposures
+            .iter()
+            .map(|e| (self.graph.node(e.node).id.as_str(), &e.evidence))
+    }
+
+    /// The lateral-movement edges credentials created.
+    #[must_use]
+    pub fn laterals(&self) -> Vec<Lateral> {
+        self.laterals
+            .iter()
+            .map(|(a, b, f, m)| Lateral {
+                from: self.graph.node(*a).id.clone(),
+                to: self.graph.node(*b).id.clone(),
+                finding: self.graph.input.findings[*f as usize].id.clone(),
+                matched: m.clone(),
+            })
+            .collect()
+    }
+
+    /// A finding's score, without reasons.
+    #[must_use]
+    pub fn score_of(&self, finding_id: &str) -> Option<f64> {
+        let i = *self.graph.finding_index.get(finding_id)?;
+        Some(f64::from(self.scores[i as usize]))
+    }
+
+    /// One finding ranked, with its reasons.
+    #[must_use]
+    pub fn explain(&self, finding_id: &str) -> Option<RankedFinding> {
+        let i = *self.graph.finding_index.get(finding_id)?;
+        Some(self.ranked(i as usize))
+    }
+
+    pub(crate) fn ranked(&self, fi: usize) -> RankedFinding {
+        let f = &self.graph.input.findings[fi];
+        let cx = self.context(fi);
+        let mut reasons = Vec::new();
+        let s = score(f, &cx, Some(&mut reasons));
+        let runtime = match (f.kind, cx.runtime) {
+            (FindingKind::Vulnerability, Some(Use::InUse(file))) => RuntimeUse::InUse {
+                file: file.to_string(),
+            },
+            (FindingKind::Vulnerability, Some(Use::NotInUse)) => RuntimeUse::NotInUse,
+            (FindingKind::Vulnerability, Some(Use::Unknown(reason))) => {
+                RuntimeUse::Unknown { reason }
+            }
+            (FindingKind::Vulnerability, None) => RuntimeUse::Unknown {
+                reason: UnknownUse::NoPackage,
+            },
+            _ => RuntimeUse::NotApplicable,
+        };
+        RankedFinding {
+            id: f.id.clone(),
+            node: f.node.clone(),
+            kind: f.kind,
+            rule_id: f.rule_id.clone(),
+            severity: f.severity,
+            score: s,
+            reach: cx.reach,
+            runtime,
+            reasons,
+        }
+    }
+
+    /// The fleet's `limit` most exploitable findings.
+    #[must_use]
+    pub fn top(&self, limit: usize) -> Vec<RankedFinding> {
+        self.order
+            .iter()
+            .take(limit)
+            .map(|&i| self.ranked(i as usize))
+            .collect()
+    }
+
+    /// A node's `limit` most exploitable findings.
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::UnknownNode`] when no node has this id.
+    pub fn top_for_node(
+        &self,
+        node_id: &str,
+        limit: usize,
+    ) -> Result<Vec<RankedFinding>, GraphError> {
+        let n = self.graph.lookup("the query", node_id)?;
+        Ok(self.graph.node_findings[n as usize]
+            .iter()
+            .take(limit)
+            .map(|&i| self.ranked(i as usize))
+            .collect())
+    }
+
+    /// The `limit` most exploitable of a set of findings (one scan's).
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::UnknownFinding`] for an id that is not in the input.
+    pub fn top_for_scan<S: AsRef<str>>(
+        &self,
+        finding_ids: &[S],
+        limit: usize,
+    ) -> Result<Vec<RankedFinding>, GraphError> {
+        let mut ix = finding_ids
+            .iter()
+            .map(|id| {
+                self.graph
+                    .finding_index
+                    .get(id.as_ref())
+                    .copied()
+                    .ok_or_else(|| GraphError::UnknownFinding {
+                        id: id.as_ref().to_string(),
+                    })
+            })
+            .collect::<Result<Vec<u32>, _>>()?;
+        ix.sort_unstable();
+        ix.dedup();
+        let by_score = |x: &u32, y: &u32| {
+            self.scores[*y as usize]
+                .total_cmp(&self.scores[*x as usize])
+                .then(x.cmp(y))
+        };
+        if ix.len() > limit && limit > 0 {
+            ix.select_nth_unstable_by(limit - 1, by_score);
+            ix.truncate(limit);
+        }
+        ix.sort_unstable_by(by_score);
+        Ok(ix
+            .into_iter()
+            .take(limit)
+            .map(|i| self.ranked(i as usize))
+            .collect())
+    }
+}
+
+/// Builds the attack adjacency (CSR) and runs a breadth-first search from
+/// the internet node. Returns hop counts and the parent step of each node.
+fn bfs(
+    g: &Graph,
+    exposures: &[Exposure],
+    laterals: &[(NodeIx, NodeIx, u32, String)],
+) -> (Vec<u32>, Vec<Option<(NodeIx, Via)>>) {
+    let n = g.node_count();
+    let mut edges: Vec<(NodeIx, NodeIx, Via)> = Vec::new();
+    for (i, e) in exposures.iter().enumerate() {
+        edges.push((
+            g.internet,
+            e.node,
+            Via::Exposure(u32::try_from(i).unwrap_or(u32::MAX)),
+        ));
+    }
+    for (p, kids) in g.children.iter().enumerate() {
+        let p = NodeIx::try_from(p).unwrap_or(NodeIx::MAX);
+        for &c in kids {
+            edges.push((p, c, Via::Contains));
+            if g.node(c).kind == NodeKind::Process {
+                edges.push((c, p, Via::RunsIn));
+            }
+        }
+    }
+    for l in &g.links {
+        edges.push((l.client, l.server, Via::Connection(l.edge)));
+    }
+    for (a, b, f, _) in laterals {
+        edges.push((*a, *b, Via::Credential(*f)));
+    }
+    // Stable sort keeps the insertion order within a node: deterministic paths.
+    edges.sort_by_key(|e| e.0);
+    let mut offsets = vec![0usize; n + 1];
+    for e in &edges {
+        offsets[e.0 as usize + 1] += 1;
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut dist = vec![UNREACHED; n];
+    let mut parent = vec![None; n];
+    let mut queue = VecDeque::new();
+    dist[g.internet as usize] = 0;
+    queue.push_back(g.internet);
+    while let Some(u) = queue.pop_front() {
+        let d = dist[u as usize] + 1;
+        for &(_, v, via) in &edges[offsets[u as usize]..offsets[u as usize + 1]] {
+            if dist[v as usize] == UNREACHED {
+                dist[v as usize] = d;
+                parent[v as usize] = Some((u, via));
+                queue.push_back(v);
+            }
+        }
+    }
+    (dist, parent)
+}
+
+/// The host part of a credential target: `postgres://u:p@db.internal:5432/x`
+/// -> `db.internal`, `[fd00::1]:22` -> `fd00::1`, `10.0.0.5` -> `10.0.0.5`.
+#[must_use]
+pub fn target_host(t: &str) -> &str {
+    let t = t.trim();
+    let t = t.split_once("://").map_or(t, |(_, r)| r);
+    let t = t.split(['/', '?', '#']).next().unwrap_or(t);
+    let t = t.rsplit_once('@').map_or(t, |(_, h)| h);
+    if let Some(rest) = t.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(h, _)| h);
+    }
+    if t.matches(':').count() == 1 {
+        return t.split_once(':').map_or(t, |(h, _)| h);
+    }
+    t
+}
+
+/// Secret findings whose evidence names exactly one other monitored node.
+fn credentials(g: &Graph) -> Vec<(NodeIx, NodeIx, u32, String)> {
+    let secrets: Vec<usize> = g
+        .input
+        .findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.kind == FindingKind::Secret && !f.targets.is_empty())
+        .map(|(i, _)| i)
+        .collect();
+    if secrets.is_empty() {
+        return Vec::new();
+    }
+    let mut names: HashMap<String, Vec<NodeIx>> = HashMap::new();
+    for (i, node) in g.input.nodes.iter().enumerate() {
+        if !matches!(
+            node.kind,
+            NodeKind::Host | NodeKind::Container | NodeKind::Pod
+        ) {
+            continue;
+        }
+        let i = NodeIx::try_from(i).unwrap_or(NodeIx::MAX);
+        let mut keys: Vec<String> = node
+            .hostnames
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        if !node.name.is_empty() {
+            keys.push(node.name.to_ascii_lowercase());
+        }
+        for a in &node.addresses {
+            if let Ok(ip) = crate::addr::parse_address(a) {
+                keys.push(ip.to_string());
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            names.entry(k).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for fi in secrets {
+        let f = &g.input.findings[fi];
+        let from = g.finding_node[fi];
+        let mut seen = Vec::new();
+        for t in &f.targets {
+            let host = target_host(t);
+            let key = crate::addr::parse_address(host)
+                .map_or_else(|_| host.to_ascii_lowercase(), |ip| ip.to_string());
+            // Only an unambiguous match: a private address reused in two
+            // networks identifies nothing.
+            if let Some([to]) = names.get(&key).map(Vec::as_slice)
+                && *to != from
+                && !seen.contains(to)
+            {
+                seen.push(*to);
+                out.push((from, *to, u32::try_from(fi).unwrap_or(u32::MAX), t.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target_host;
+
+    #[test]
+    fn credential_target_hosts() {
+        for (t, want) in [
+            ("postgres://app:pw@db.internal:5432/app", "db.internal"),
+            ("db.internal:5432", "db.internal"),
+            ("10.0.0.5", "10.0.0.5"),
+            ("[fd00::1]:22", "fd00::1"),
+            ("fd00::1", "fd00::1"),
+            ("https://api.example.com/v1?x=1", "api.example.com"),
+            ("", ""),
+        ] {
+            assert_eq!(target_host(t), want, "{t}");
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The errors of building a graph from its input.
+
+/// Why an input could not be turned into a graph. Every variant names the
+/// offending value so the caller can point at it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GraphError {
+    #[error("node id {id:?} is used twice")]
+    DuplicateNode { id: String },
+    #[error("{what} names node {id:?}, which is not in the input")]
+    UnknownNode { what: String, id: String },
+    #[error("a {edge} edge cannot go from a {from} node to a {to} node ({from_id:?} -> {to_id:?})")]
+    EdgeKinds {
+        edge: &'static str,
+        from: &'static str,
+        to: &'static str,
+        from_id: String,
+        to_id: String,
+    },
+    #[error("more than one internet node ({first:?} and {second:?})")]
+    TwoInternets { first: String, second: String },
+    #[error("not an IP address: {value:?}")]
+    BadAddress { value: String },
+    #[error("not a network in CIDR notation: {value:?}")]
+    BadCidr { value: String },
+    #[error("finding {finding:?}: {field} {value} is outside {range}")]
+    OutOfRange {
+        finding: String,
+        field: &'static str,
+        value: f64,
+        range: &'static str,
+    },
+    #[error("finding id {id:?} is used twice")]
+    DuplicateFinding { id: String },
+    #[error("no finding has id {id:?}")]
+    UnknownFinding { id: String },
+    #[error("port range {from}-{to} is empty")]
+    BadPortRange { from: u16, to: u16 },
+}
