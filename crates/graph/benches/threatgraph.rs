@@ -4,6 +4,7 @@
 //! Reports wall times and the peak resident memory (`VmHWM`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use rampart_graph::{Analysis, GroupBy, synth};
@@ -23,7 +24,7 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn main() {
+fn main() -> ExitCode {
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -47,7 +48,7 @@ fn main() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
-            std::process::exit(2);
+            return ExitCode::from(2);
         }
     };
     let compute = t.elapsed();
@@ -103,4 +104,5 @@ fn main() {
         groups.len()
     );
     println!("peak RSS (VmHWM): {}", vm("VmHWM:"));
+    ExitCode::SUCCESS
 }

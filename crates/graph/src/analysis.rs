@@ -248,7 +248,12 @@ impl Analysis {
     #[must_use]
     pub fn score_of(&self, finding_id: &str) -> Option<f64> {
         let i = *self.graph.finding_index.get(finding_id)?;
-        Some(f64::from(self.scores[i as usize]))
+        Some(self.stored_score(i))
+    }
+
+    /// A stored score as the f64 the reasons produce (one decimal).
+    pub(crate) fn stored_score(&self, fi: u32) -> f64 {
+        (f64::from(self.scores[fi as usize]) * 10.0).round() / 10.0
     }
 
     /// One finding ranked, with its reasons.

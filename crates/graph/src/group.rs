@@ -48,7 +48,10 @@ impl Analysis {
         match g.node(i).kind {
             NodeKind::Process => [g.parent_of[u], None],
             NodeKind::Container => [g.pod_of[u], g.host_of[u]],
-            NodeKind::Pod => [g.pod_of[u], None],
+            NodeKind::Pod => [
+                g.pod_of[u],
+                g.children[u].first().and_then(|c| g.host_of[*c as usize]),
+            ],
             _ => [None, None],
         }
     }
@@ -118,7 +121,7 @@ impl Analysis {
             exposed[e.node as usize] = true;
         }
         let mut acc: BTreeMap<String, (GroupSummary, Vec<u32>)> = BTreeMap::new();
-        for i in 0..self.graph.node_count() {
+        for (i, &is_exposed) in exposed.iter().enumerate() {
             let ix = NodeIx::try_from(i).unwrap_or(NodeIx::MAX);
             if ix == self.graph.internet {
                 continue;
@@ -138,7 +141,7 @@ impl Analysis {
                 )
             });
             g.nodes += 1;
-            g.exposed += usize::from(exposed[i]);
+            g.exposed += usize::from(is_exposed);
             g.reachable += usize::from(self.parent[i].is_some());
             let list = &self.graph.node_findings[i];
             g.findings += list.len();
@@ -160,7 +163,7 @@ impl Analysis {
                     .map(|f| {
                         (
                             self.graph.input.findings[f as usize].id.clone(),
-                            f64::from(self.scores[f as usize]),
+                            self.stored_score(f),
                         )
                     })
                     .collect();

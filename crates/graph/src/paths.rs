@@ -58,7 +58,7 @@ pub struct AttackPath {
     /// The best findings of each node on the path (at most
     /// [`FINDINGS_PER_NODE`] each), in path order.
     pub findings: Vec<PathFinding>,
-    /// The best finding score on the path.
+    /// The best finding score at the target (0 when it has none).
     pub score: f64,
 }
 
@@ -137,14 +137,12 @@ impl Analysis {
         }
         chain.reverse();
         let mut findings = Vec::new();
-        let mut best = 0.0f64;
         for &(_, node, _) in &chain {
             for &fi in self.graph.node_findings[node as usize]
                 .iter()
                 .take(FINDINGS_PER_NODE)
             {
-                let s = f64::from(self.scores[fi as usize]);
-                best = best.max(s);
+                let s = self.stored_score(fi);
                 findings.push(PathFinding {
                     node: self.graph.node(node).id.clone(),
                     id: self.graph.input.findings[fi as usize].id.clone(),
@@ -160,7 +158,9 @@ impl Analysis {
                 .map(|&(a, b, via)| self.step(a, b, via))
                 .collect(),
             findings,
-            score: best,
+            score: self.graph.node_findings[target as usize]
+                .first()
+                .map_or(0.0, |&fi| self.stored_score(fi)),
         })
     }
 

@@ -108,6 +108,7 @@ fn node(id: String, kind: NodeKind, name: String) -> Node {
 }
 
 fn public_ip(i: usize) -> String {
+    let i = i + 1;
     format!(
         "34.{}.{}.{}",
         (i >> 16) & 0xff,
@@ -117,6 +118,7 @@ fn public_ip(i: usize) -> String {
 }
 
 fn private_ip(i: usize) -> String {
+    let i = i + 1;
     format!(
         "10.{}.{}.{}",
         (i >> 16) & 0xff,
@@ -180,13 +182,13 @@ pub fn fleet(hosts: usize, containers: usize, findings: usize, seed: u64) -> Gra
             files: vec!["/usr/sbin/sshd".into(), "/usr/lib/lib3.so.1".into()],
         });
     }
-    for i in 0..images {
+    for (i, pkgs) in image_pkgs.iter().enumerate() {
         input.nodes.push(node(
             format!("i{i}"),
             NodeKind::Image,
             format!("registry/app{i}:1"),
         ));
-        for &p in image_pkgs[i].iter().filter(|p| *p % 4 == 3) {
+        for &p in pkgs.iter().filter(|p| *p % 4 == 3) {
             input.ownership.push(PackageFiles {
                 node: format!("i{i}"),
                 name: format!("lib{p}"),
@@ -200,11 +202,12 @@ pub fn fleet(hosts: usize, containers: usize, findings: usize, seed: u64) -> Gra
         let img = c % images;
         let (cid, pid, proc_id) = (format!("c{c}"), format!("p{c}"), format!("c{c}/app"));
         let mut cn = node(cid.clone(), NodeKind::Container, format!("app-{c}"));
+        let a = c + 1;
         cn.addresses.push(format!(
             "100.{}.{}.{}",
-            64 + ((c >> 16) & 0x3f),
-            (c >> 8) & 0xff,
-            (c & 0xff).max(1)
+            64 + ((a >> 16) & 0x3f),
+            (a >> 8) & 0xff,
+            a & 0xff
         ));
         input.nodes.push(cn);
         let mut pn = node(pid.clone(), NodeKind::Pod, format!("app-{c}"));
