@@ -17,6 +17,13 @@ pub enum GraphError {
         from_id: String,
         to_id: String,
     },
+    #[error("{what} must name a {expected} node, and {id:?} is a {kind}")]
+    NodeKind {
+        what: String,
+        id: String,
+        kind: &'static str,
+        expected: &'static str,
+    },
     #[error("more than one internet node ({first:?} and {second:?})")]
     TwoInternets { first: String, second: String },
     #[error("not an IP address: {value:?}")]

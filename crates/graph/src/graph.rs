@@ -73,6 +73,15 @@ fn kind_err(edge: &'static str, a: &Node, b: &Node) -> GraphError {
     }
 }
 
+fn wrong_kind(what: &str, node: &Node, expected: &'static str) -> GraphError {
+    GraphError::NodeKind {
+        what: what.to_string(),
+        id: node.id.clone(),
+        kind: node.kind.as_str(),
+        expected,
+    }
+}
+
 fn ix(n: usize) -> NodeIx {
     NodeIx::try_from(n).unwrap_or(NodeIx::MAX)
 }
@@ -190,7 +199,9 @@ impl Graph {
         self.input.nodes.len()
     }
 
-    /// The input the graph was built from (with the internet node added).
+    /// The input the graph was built from, with the internet node added;
+    /// `runtime` and `ownership` were moved into the graph's indexes and
+    /// are empty here.
     #[must_use]
     pub fn input(&self) -> &GraphInput {
         &self.input
@@ -281,7 +292,11 @@ impl Graph {
                     let l = self.lookup("a listens edge", node)?;
                     let k = self.kind(nodes, l);
                     if !matches!(k, NodeKind::Process | NodeKind::Host | NodeKind::Container) {
-                        return Err(kind_err("listens", &nodes[l as usize], &nodes[l as usize]));
+                        return Err(wrong_kind(
+                            "a listens edge",
+                            &nodes[l as usize],
+                            "process, host or container",
+                        ));
                     }
                     self.listeners.push(Listener {
                         node: l,
@@ -362,13 +377,20 @@ impl Graph {
     fn add_runtime(&mut self, input: &mut GraphInput) -> Result<(), GraphError> {
         let n = input.nodes.len();
         let mut runtime: Vec<Option<FilesInUse>> = vec![None; n];
-        for ev in &input.runtime {
+        // Moved into the index: the paths are kept once.
+        for ev in std::mem::take(&mut input.runtime) {
             let i = self.lookup("runtime evidence", &ev.node)? as usize;
             runtime[i]
                 .get_or_insert_with(FilesInUse::default)
                 .extend(ev.files.iter().map(String::as_str));
         }
-        // Images and pods: the union of their containers' evidence.
+        // Images and pods with findings: the union of their containers' evidence.
+        let wanted: Vec<bool> = (0..n)
+            .map(|i| {
+                matches!(input.nodes[i].kind, NodeKind::Image | NodeKind::Pod)
+                    && !self.node_findings[i].is_empty()
+            })
+            .collect();
         for c in 0..n {
             if input.nodes[c].kind != NodeKind::Container {
                 continue;
@@ -376,12 +398,23 @@ impl Graph {
             let Some(own) = runtime[c].take() else {
                 continue;
             };
-            for up in [self.image_of[c], self.pod_of[c]].into_iter().flatten() {
+            for up in [self.image_of[c], self.pod_of[c]]
+                .into_iter()
+                .flatten()
+                .filter(|u| wanted[*u as usize])
+            {
                 runtime[up as usize]
                     .get_or_insert_with(FilesInUse::default)
                     .merge(&own);
             }
             runtime[c] = Some(own);
+        }
+        // Only nodes with findings are ever asked; an empty index still
+        // means "evidence exists".
+        for (i, r) in runtime.iter_mut().enumerate() {
+            if self.node_findings[i].is_empty() && r.is_some() {
+                *r = Some(FilesInUse::default());
+            }
         }
         self.runtime = runtime;
         for pf in std::mem::take(&mut input.ownership) {
@@ -401,13 +434,17 @@ impl Graph {
     fn check_exposure_inputs(&self, input: &GraphInput) -> Result<(), GraphError> {
         for s in &input.services {
             for t in &s.targets {
-                let i = self.lookup(&format!("service {:?}", s.name), t)?;
+                let what = format!("service {:?}", s.name);
+                let i = self.lookup(&what, t)?;
                 if !matches!(
                     self.kind(&input.nodes, i),
                     NodeKind::Pod | NodeKind::Container
                 ) {
-                    let node = &input.nodes[i as usize];
-                    return Err(kind_err("service target", node, node));
+                    return Err(wrong_kind(
+                        &what,
+                        &input.nodes[i as usize],
+                        "pod or container",
+                    ));
                 }
             }
             for a in &s.external_addresses {
@@ -416,18 +453,29 @@ impl Graph {
         }
         for ing in &input.ingresses {
             for t in &ing.targets {
-                let i = self.lookup(&format!("ingress {:?}", ing.name), t)?;
+                let what = format!("ingress {:?}", ing.name);
+                let i = self.lookup(&what, t)?;
                 if !matches!(
                     self.kind(&input.nodes, i),
                     NodeKind::Pod | NodeKind::Container
                 ) {
-                    let node = &input.nodes[i as usize];
-                    return Err(kind_err("ingress target", node, node));
+                    return Err(wrong_kind(
+                        &what,
+                        &input.nodes[i as usize],
+                        "pod or container",
+                    ));
                 }
             }
         }
         for r in &input.open_ingress_rules {
-            self.lookup("an open ingress rule", &r.node)?;
+            let i = self.lookup("an open ingress rule", &r.node)?;
+            if self.kind(&input.nodes, i) != NodeKind::Host {
+                return Err(wrong_kind(
+                    "an open ingress rule",
+                    &input.nodes[i as usize],
+                    "host",
+                ));
+            }
             crate::addr::Cidr::parse(&r.cidr)?;
             if r.port_from > r.port_to {
                 return Err(GraphError::BadPortRange {

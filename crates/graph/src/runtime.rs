@@ -231,6 +231,30 @@ fn jar_stems(path: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_string)
 }
 
+/// The files mapped into a process, from the text of `/proc/PID/maps`:
+/// executables, shared objects and other mapped files, each once, in order
+/// of appearance. Anonymous and pseudo mappings (`[heap]`, `[vdso]`...) are
+/// skipped; a ` (deleted)` suffix is dropped (the path was in use).
+#[must_use]
+pub fn mapped_files(maps: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for line in maps.lines() {
+        // address perms offset dev inode pathname (the path may hold spaces).
+        let mut rest = line;
+        for _ in 0..5 {
+            rest = rest.trim_start();
+            rest = rest.find(' ').map_or("", |i| &rest[i..]);
+        }
+        let path = rest.trim();
+        let path = path.strip_suffix(" (deleted)").unwrap_or(path);
+        if path.starts_with('/') && seen.insert(path) {
+            out.push(path.to_string());
+        }
+    }
+    out
+}
+
 /// The files a Python `RECORD` lists, as absolute paths under `site_packages`
 /// (the directory holding the `.dist-info`). `RECORD` is CSV: path, hash,
 /// size; paths may be quoted and may climb out (`../../../bin/tool`).
@@ -397,6 +421,28 @@ mod tests {
         );
         // An unterminated quote drops the line, never panics.
         assert!(python_record_files("/x", "\"abc").is_empty());
+    }
+
+    #[test]
+    fn reads_proc_maps() {
+        let maps = "\
+55d0c0000000-55d0c0001000 r--p 00000000 08:01 1048602                    /usr/bin/python3.11
+55d0c0001000-55d0c0002000 r-xp 00001000 08:01 1048602                    /usr/bin/python3.11
+55d0c1000000-55d0c1021000 rw-p 00000000 00:00 0                          [heap]
+7f0a00000000-7f0a00021000 rw-p 00000000 00:00 0 
+7f0a10000000-7f0a10100000 r--p 00000000 08:01 1050001                    /usr/lib/x86_64-linux-gnu/libssl.so.3
+7f0a20000000-7f0a20001000 r--p 00000000 08:01 1050002                    /tmp/my lib.so (deleted)
+7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0                          [vdso]
+garbage
+";
+        assert_eq!(
+            mapped_files(maps),
+            vec![
+                "/usr/bin/python3.11",
+                "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                "/tmp/my lib.so",
+            ]
+        );
     }
 
     #[test]

@@ -795,7 +795,7 @@ fn bad_input_is_refused_with_a_clear_error() {
         nodes: vec![host("h", &["10.0.0.1"]), node("c", NodeKind::Container)],
         ..GraphInput::default()
     };
-    let cases: Vec<(GraphInput, &str)> = vec![
+    let mut cases: Vec<(GraphInput, &str)> = vec![
         (
             GraphInput {
                 nodes: vec![host("h", &[]), host("h", &[])],
@@ -887,6 +887,48 @@ fn bad_input_is_refused_with_a_clear_error() {
             "finding id \"f\" is used twice",
         ),
     ];
+    cases.push((
+        GraphInput {
+            open_ingress_rules: vec![OpenIngressRule {
+                node: "c".into(),
+                proto: None,
+                port_from: 1,
+                port_to: 2,
+                cidr: "0.0.0.0/0".into(),
+                rule_id: None,
+            }],
+            ..base()
+        },
+        "an open ingress rule must name a host node, and \"c\" is a container",
+    ));
+    cases.push((
+        GraphInput {
+            services: vec![Service {
+                name: "s".into(),
+                namespace: None,
+                kind: ServiceType::LoadBalancer,
+                ports: vec![],
+                targets: vec!["h".into()],
+                external_addresses: vec![],
+            }],
+            ..base()
+        },
+        "service \"s\" must name a pod or container node, and \"h\" is a host",
+    ));
+    cases.push((
+        GraphInput {
+            open_ingress_rules: vec![OpenIngressRule {
+                node: "h".into(),
+                proto: None,
+                port_from: 9,
+                port_to: 2,
+                cidr: "0.0.0.0/0".into(),
+                rule_id: None,
+            }],
+            ..base()
+        },
+        "port range 9-2 is empty",
+    ));
     for (input, want) in cases {
         let err = Analysis::run(input).unwrap_err();
         assert_eq!(err.to_string(), want);
@@ -918,4 +960,11 @@ fn input_round_trips_through_json() {
             ..
         }
     ));
+}
+
+/// The analysis can be shared between request handlers.
+#[test]
+fn analysis_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Analysis>();
 }
