@@ -65,6 +65,11 @@ fn main() -> ExitCode {
         reachable,
         analysis.laterals().len()
     );
+    println!(
+        "score distribution (10-point bands): {:?}; at 100: {}",
+        analysis.score_distribution(),
+        analysis.at_maximum()
+    );
     let mut best = Duration::MAX;
     let mut top = Vec::new();
     for _ in 0..5 {

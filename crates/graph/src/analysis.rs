@@ -75,10 +75,11 @@ pub struct Analysis {
     pub(crate) exposures: Vec<Exposure>,
     pub(crate) dist: Vec<u32>,
     pub(crate) parent: Vec<Option<(NodeIx, Via)>>,
+    /// Raw (unclamped) scores, the ranking key.
     pub(crate) scores: Vec<f32>,
-    /// Every finding, best first (ties: input order).
+    /// Every finding, best first by raw score (ties: input order).
     pub(crate) order: Vec<u32>,
-    /// Best finding score per node (negative: none).
+    /// Best raw finding score per node (negative infinity: none).
     pub(crate) node_best: Vec<f32>,
     pub(crate) laterals: Vec<(NodeIx, NodeIx, u32, String)>,
     pub(crate) malware_here: Vec<u32>,
@@ -125,7 +126,7 @@ impl Analysis {
             parent,
             scores: Vec::new(),
             order: Vec::new(),
-            node_best: vec![-1.0; n],
+            node_best: vec![f32::NEG_INFINITY; n],
             laterals,
             malware_here,
             secret_here,
@@ -253,7 +254,7 @@ impl Analysis {
 
     /// A stored score as the f64 the reasons produce (one decimal).
     pub(crate) fn stored_score(&self, fi: u32) -> f64 {
-        (f64::from(self.scores[fi as usize]) * 10.0).round() / 10.0
+        crate::score::shown(f64::from(self.scores[fi as usize]))
     }
 
     /// One finding ranked, with its reasons.
@@ -267,7 +268,7 @@ impl Analysis {
         let f = &self.graph.input.findings[fi];
         let cx = self.context(fi);
         let mut reasons = Vec::new();
-        let s = score(f, &cx, Some(&mut reasons));
+        let s = crate::score::shown(score(f, &cx, Some(&mut reasons)));
         let runtime = match (f.kind, cx.runtime) {
             (FindingKind::Vulnerability, Some(Use::InUse(file))) => RuntimeUse::InUse {
                 file: file.to_string(),
@@ -292,6 +293,25 @@ impl Analysis {
             runtime,
             reasons,
         }
+    }
+
+    /// How many findings score in each ten-point band: `[0, 10)`, `[10,
+    /// 20)`, ... `[90, 100]` (100 counts in the last band).
+    #[must_use]
+    pub fn score_distribution(&self) -> [usize; 10] {
+        let mut bands = [0usize; 10];
+        for &s in &self.scores {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let band = ((s.clamp(0.0, 100.0) / 10.0).floor() as usize).min(9);
+            bands[band] += 1;
+        }
+        bands
+    }
+
+    /// How many findings have the maximum score, 100.
+    #[must_use]
+    pub fn at_maximum(&self) -> usize {
+        self.scores.iter().filter(|&&s| s >= 100.0).count()
     }
 
     /// The fleet's `limit` most exploitable findings.

@@ -179,7 +179,7 @@ impl Analysis {
     #[must_use]
     pub fn top_paths(&self, limit: usize) -> Vec<AttackPath> {
         let mut targets: Vec<NodeIx> = (0..self.graph.node_count())
-            .filter(|&i| self.node_best[i] >= 0.0 && self.parent[i].is_some())
+            .filter(|&i| !self.graph.node_findings[i].is_empty() && self.parent[i].is_some())
             .map(|i| NodeIx::try_from(i).unwrap_or(NodeIx::MAX))
             .collect();
         let cmp = |a: &NodeIx, b: &NodeIx| {

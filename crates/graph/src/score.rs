@@ -1,5 +1,7 @@
 //! The exploitability score: 0-100, the sum of the contributions below,
 //! clamped, rounded to one decimal. Every contribution is a [`Reason`].
+//! Rankings order by the unclamped sum, so two findings that both show 100
+//! (or 0) still come in a meaningful order.
 //!
 //! | factor | contribution |
 //! |---|---|
@@ -122,7 +124,15 @@ pub fn hop_points(hops: u32) -> f64 {
     }
 }
 
-/// Scores one finding; the reasons go to `reasons` when given.
+/// The shown score: the sum clamped to 0-100, one decimal.
+#[must_use]
+pub fn shown(raw: f64) -> f64 {
+    (raw.clamp(0.0, 100.0) * 10.0).round() / 10.0
+}
+
+/// Scores one finding: the raw sum of the contributions (the ranking key,
+/// which orders findings that both show 100); [`shown`] makes it the score.
+/// The reasons go to `reasons` when given.
 pub(crate) fn score(f: &Finding, cx: &Context<'_>, reasons: Option<&mut Vec<Reason>>) -> f64 {
     let mut acc = Acc {
         total: 0.0,
@@ -239,5 +249,5 @@ pub(crate) fn score(f: &Finding, cx: &Context<'_>, reasons: Option<&mut Vec<Reas
             format!("the credential names {n} other monitored node(s)")
         });
     }
-    (acc.total.clamp(0.0, 100.0) * 10.0).round() / 10.0
+    acc.total
 }

@@ -968,3 +968,54 @@ fn analysis_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Analysis>();
 }
+
+/// Two findings that both show 100 are still ordered by their raw sums
+/// (written below); `a` is listed after `b` in the input and still ranks
+/// first because of its known ransomware use.
+#[test]
+fn ties_at_the_maximum_keep_a_meaningful_order() {
+    let mk = |id: &str, ransomware: bool, epss: f64| {
+        let mut f = vuln(
+            id,
+            "web",
+            &Vuln {
+                cvss: 10.0,
+                vector: NET,
+                epss,
+                kev: true,
+                fixed: true,
+            },
+            deb(id),
+        );
+        if let Some(v) = f.vulnerability.as_mut() {
+            v.ransomware = ransomware;
+        }
+        f
+    };
+    let input = GraphInput {
+        nodes: vec![
+            host("web", &["34.120.1.2"]),
+            node("web/sshd", NodeKind::Process),
+        ],
+        edges: vec![process_in("web", "web/sshd"), listens("web/sshd", "::", 22)],
+        // Secrets and malware on the node push both past 100.
+        findings: vec![
+            mk("b", false, 1.0),
+            mk("a", true, 1.0),
+            finding("m", "web", FindingKind::Malware, Severity::High),
+            finding("s", "web", FindingKind::Secret, Severity::High),
+        ],
+        ..GraphInput::default()
+    };
+    let a = Analysis::run(input).unwrap();
+    // a: 40+8+15+15+5+2+0+17+8+4 = 114; b: 109. Both show 100.
+    let top = a.top(2);
+    assert_eq!(
+        top.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert!(top.iter().all(|f| (f.score - 100.0).abs() < 1e-9));
+    let sum: f64 = top[0].reasons.iter().map(|r| r.points).sum();
+    assert!((sum - 114.0).abs() < 1e-9, "{sum}");
+    assert_eq!(a.at_maximum(), 2);
+}
