@@ -41,6 +41,8 @@ pub enum GraphError {
     DuplicateFinding { id: String },
     #[error("no finding has id {id:?}")]
     UnknownFinding { id: String },
+    #[error("too many {what}: {count} (at most 4,294,967,294)")]
+    TooLarge { what: &'static str, count: usize },
     #[error("port range {from}-{to} is empty")]
     BadPortRange { from: u16, to: u16 },
 }

@@ -95,6 +95,17 @@ impl Graph {
     /// an edge between kinds it cannot join, an unreadable address, a score
     /// out of range.
     pub fn build(mut input: GraphInput) -> Result<Graph, GraphError> {
+        // Indices are u32 (half the memory of usize); u32::MAX marks "none".
+        let limit = u32::MAX as usize - 1;
+        for (what, count) in [
+            ("nodes", input.nodes.len()),
+            ("findings", input.findings.len()),
+            ("edges", input.edges.len()),
+        ] {
+            if count >= limit {
+                return Err(GraphError::TooLarge { what, count });
+            }
+        }
         let mut index = HashMap::with_capacity(input.nodes.len() + 1);
         let mut internet = None;
         for (i, n) in input.nodes.iter().enumerate() {
@@ -342,7 +353,11 @@ impl Graph {
             if self.finding_index.insert(f.id.clone(), fix).is_some() {
                 return Err(GraphError::DuplicateFinding { id: f.id.clone() });
             }
-            let node = self.lookup(&format!("finding {:?}", f.id), &f.node)?;
+            // The message is only built on error: this runs once per finding.
+            let node = match self.index.get(&f.node) {
+                Some(&n) => n,
+                None => self.lookup(&format!("finding {:?}", f.id), &f.node)?,
+            };
             if node == self.internet {
                 return Err(GraphError::UnknownNode {
                     what: format!("finding {:?}", f.id),
