@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::GraphError;
 use crate::exposure::{Exposure, ExposureEvidence, exposures};
@@ -28,7 +28,7 @@ pub(crate) enum Via {
 }
 
 /// A lateral-movement edge created from a credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lateral {
     pub from: String,
     pub to: String,
@@ -39,7 +39,7 @@ pub struct Lateral {
 }
 
 /// Whether the vulnerable package is in use, as shown with a ranked finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "use", rename_all = "snake_case")]
 pub enum RuntimeUse {
     InUse {
@@ -54,7 +54,7 @@ pub enum RuntimeUse {
 }
 
 /// A finding with its score and the reasons for it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RankedFinding {
     pub id: String,
     pub node: String,
@@ -229,6 +229,22 @@ impl Analysis {
         self.exposures
             .iter()
             .map(|e| (self.graph.node(e.node).id.as_str(), &e.evidence))
+    }
+
+    /// Why a node is exposed to the internet (empty when it is not exposed
+    /// directly).
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::UnknownNode`] when no node has this id.
+    pub fn exposures_of(&self, node_id: &str) -> Result<Vec<&ExposureEvidence>, GraphError> {
+        let n = self.graph.lookup("the query", node_id)?;
+        Ok(self
+            .exposures
+            .iter()
+            .filter(|e| e.node == n)
+            .map(|e| &e.evidence)
+            .collect())
     }
 
     /// The lateral-movement edges credentials created.

@@ -5,6 +5,8 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GraphError {
+    #[error("a {what} has an empty id")]
+    EmptyId { what: &'static str },
     #[error("node id {id:?} is used twice")]
     DuplicateNode { id: String },
     #[error("{what} names node {id:?}, which is not in the input")]

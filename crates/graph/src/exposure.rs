@@ -17,14 +17,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::addr::{AddressClass, Cidr, classify, parse_address};
 use crate::graph::{Graph, Listener, NodeIx};
 use crate::model::{Direction, Edge, NodeKind, Proto, ServiceType};
 
 /// Why a node is exposed to the internet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExposureEvidence {
     InboundConnection {

@@ -109,6 +109,9 @@ impl Graph {
         let mut index = HashMap::with_capacity(input.nodes.len() + 1);
         let mut internet = None;
         for (i, n) in input.nodes.iter().enumerate() {
+            if n.id.is_empty() {
+                return Err(GraphError::EmptyId { what: "node" });
+            }
             if index.insert(n.id.clone(), ix(i)).is_some() {
                 return Err(GraphError::DuplicateNode { id: n.id.clone() });
             }
@@ -349,6 +352,9 @@ impl Graph {
     fn add_findings(&mut self, input: &GraphInput) -> Result<(), GraphError> {
         self.finding_index.reserve(input.findings.len());
         for (fi, f) in input.findings.iter().enumerate() {
+            if f.id.is_empty() {
+                return Err(GraphError::EmptyId { what: "finding" });
+            }
             let fix = u32::try_from(fi).unwrap_or(u32::MAX);
             if self.finding_index.insert(f.id.clone(), fix).is_some() {
                 return Err(GraphError::DuplicateFinding { id: f.id.clone() });

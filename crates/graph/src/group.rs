@@ -26,7 +26,7 @@ pub enum GroupBy {
 }
 
 /// One group.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupSummary {
     /// The group's key (`-` for nodes without one).
     pub key: String,

@@ -21,6 +21,36 @@
 //! [`Analysis::top_for_scan`], [`Analysis::explain`], [`Analysis::path_to`],
 //! [`Analysis::top_paths`], [`Analysis::groups`].
 //!
+//! # Example
+//!
+//! ```
+//! use rampart_graph::{Analysis, GraphInput, Reach};
+//!
+//! let input: GraphInput = serde_json::from_value(serde_json::json!({
+//!     "nodes": [
+//!         {"id": "web", "kind": "host", "addresses": ["10.0.0.2/24", "34.120.1.2"]},
+//!         {"id": "web/nginx", "kind": "process"},
+//!     ],
+//!     "edges": [
+//!         {"kind": "process_in", "parent": "web", "process": "web/nginx"},
+//!         {"kind": "listens", "node": "web/nginx", "proto": "tcp", "address": "0.0.0.0", "port": 443},
+//!     ],
+//!     "findings": [{
+//!         "id": "f1", "node": "web", "kind": "vulnerability", "severity": "high",
+//!         "vulnerability": {"cvss_score": 7.5, "cvss_vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", "kev": true},
+//!     }],
+//! }))?;
+//! let analysis = Analysis::run(input)?;
+//! assert_eq!(analysis.reach("web/nginx"), Some(Reach::Hops { hops: 1 }));
+//! let top = analysis.top(10);
+//! // 30 (CVSS) + 8 (network) + 15 (KEV) + 17 (2 hops: nginx, then its host).
+//! assert_eq!(top[0].score, 70.0);
+//! for reason in &top[0].reasons {
+//!     println!("{:+5.1}  {:?}: {}", reason.points, reason.factor, reason.detail);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # The score
 //!
 //! 0-100, the sum of these contributions, clamped, one decimal:

@@ -1,7 +1,7 @@
 //! Attack paths: the shortest route from the internet to a node, step by
 //! step, with the findings along it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::GraphError;
 use crate::analysis::{Analysis, Via};
@@ -9,7 +9,7 @@ use crate::graph::NodeIx;
 use crate::model::{Edge, NodeKind};
 
 /// What one step of a path is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     /// The internet reaches the node (see the evidence).
@@ -31,7 +31,7 @@ pub enum StepKind {
 }
 
 /// One step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub from: String,
     pub to: String,
@@ -41,7 +41,7 @@ pub struct Step {
 }
 
 /// A finding on a path.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PathFinding {
     pub node: String,
     pub id: String,
@@ -49,7 +49,7 @@ pub struct PathFinding {
 }
 
 /// The shortest path from the internet to `target`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttackPath {
     pub target: String,
     /// The number of steps.

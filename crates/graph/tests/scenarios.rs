@@ -929,6 +929,13 @@ fn bad_input_is_refused_with_a_clear_error() {
         },
         "port range 9-2 is empty",
     ));
+    cases.push((
+        GraphInput {
+            nodes: vec![host("", &[])],
+            ..GraphInput::default()
+        },
+        "a node has an empty id",
+    ));
     for (input, want) in cases {
         let err = Analysis::run(input).unwrap_err();
         assert_eq!(err.to_string(), want);
