@@ -508,8 +508,8 @@ impl Graph {
         Ok(())
     }
 
-    /// The files `package` owns on `node`: the node's own list, else its
-    /// image's (a container), else any of its containers' images (a pod).
+    /// The files `package` owns on `node`: the node's own list, else (for a
+    /// container) its image's.
     pub(crate) fn owned_files(&self, node: NodeIx, name: &str, version: &str) -> Option<&[String]> {
         let get = |n: NodeIx| {
             self.ownership

@@ -1,7 +1,12 @@
 //! Properties over generated fleets.
 
 use proptest::prelude::*;
-use rampart_graph::{Analysis, Reach, synth};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use rampart_graph::runtime::{mapped_files, python_record_files};
+use rampart_graph::{
+    AddressClass, Analysis, Cidr, Reach, classify, parse_address, synth, target_host,
+};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
@@ -56,5 +61,36 @@ proptest! {
     #[test]
     fn the_generator_is_deterministic(seed in any::<u64>()) {
         prop_assert_eq!(synth::fleet(4, 20, 100, seed), synth::fleet(4, 20, 100, seed));
+    }
+}
+
+proptest! {
+    /// An IPv4 address and its IPv4-mapped IPv6 form are the same class;
+    /// RFC 1918 space is always private.
+    #[test]
+    fn mapped_addresses_classify_like_ipv4(raw in any::<u32>()) {
+        let v4 = Ipv4Addr::from(raw);
+        prop_assert_eq!(classify(IpAddr::V4(v4)), classify(IpAddr::V6(v4.to_ipv6_mapped())));
+        if v4.octets()[0] == 10 {
+            prop_assert_eq!(classify(IpAddr::V4(v4)), AddressClass::Private);
+        }
+    }
+
+    /// Unique local IPv6 space is never public.
+    #[test]
+    fn ula_is_never_public(raw in any::<u128>()) {
+        let ip = Ipv6Addr::from((raw & !(0x7fu128 << 121)) | (0x7eu128 << 121));
+        prop_assert_eq!(classify(IpAddr::V6(ip)), AddressClass::UniqueLocal);
+    }
+
+    /// The text readers never panic, whatever they are given.
+    #[test]
+    fn readers_never_panic(text in ".{0,200}") {
+        let _ = parse_address(&text);
+        let _ = Cidr::parse(&text);
+        let _ = rampart_graph::cvss::attack_vector(&text);
+        let _ = target_host(&text);
+        let _ = mapped_files(&text);
+        let _ = python_record_files("/site", &text);
     }
 }
