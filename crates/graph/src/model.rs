@@ -32,6 +32,36 @@ pub struct GraphInput {
     pub ownership: Vec<PackageFiles>,
 }
 
+impl GraphInput {
+    /// The input of a standalone scan (`rampart scan` without a console):
+    /// one node, not observed, no runtime evidence, so exposure and runtime
+    /// use come out *unknown* rather than assumed. Every finding is put on
+    /// that node.
+    #[must_use]
+    pub fn standalone(id: &str, kind: NodeKind, mut findings: Vec<Finding>) -> GraphInput {
+        for f in &mut findings {
+            f.node = id.to_string();
+        }
+        GraphInput {
+            nodes: vec![Node {
+                id: id.to_string(),
+                kind,
+                name: id.to_string(),
+                addresses: Vec::new(),
+                hostnames: Vec::new(),
+                cluster: None,
+                namespace: None,
+                account: None,
+                region: None,
+                host_network: false,
+                observed: false,
+            }],
+            findings,
+            ..GraphInput::default()
+        }
+    }
+}
+
 /// The kinds of node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -614,13 +614,12 @@ fn public_listeners() {
 /// and runtime are unknown, marked so, and count 0 (not assumed).
 #[test]
 fn standalone_scan_marks_unknowns() {
-    let mut n = node("scan-target", NodeKind::Image);
-    n.observed = false;
-    let input = GraphInput {
-        nodes: vec![n],
-        findings: vec![vuln(
+    let input = GraphInput::standalone(
+        "scan-target",
+        NodeKind::Image,
+        vec![vuln(
             "v",
-            "scan-target",
+            "ignored: standalone puts it on the target",
             &Vuln {
                 cvss: 5.0,
                 vector: "CVSS:4.0/AV:L/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
@@ -630,8 +629,7 @@ fn standalone_scan_marks_unknowns() {
             },
             deb("libxml2"),
         )],
-        ..GraphInput::default()
-    };
+    );
     let a = Analysis::run(input).unwrap();
     let f = a.explain("v").unwrap();
     assert_eq!(f.reach, Reach::Unknown);
