@@ -56,20 +56,15 @@ fn main() -> ExitCode {
     let analysis = Analysis::from_graph(graph);
     let analyse = t.elapsed();
     let compute = build + analyse;
-    let reachable = (0..analysis.graph().node_count())
-        .filter(|&i| {
-            let id = &analysis.graph().input().nodes[i].id;
-            matches!(analysis.reach(id), Some(rampart_graph::Reach::Hops { .. }))
-        })
-        .count();
+    let summary = analysis.summary();
     println!(
-        "compute: {} = validate and index {} + exposure, paths, scores, ranking {} ({} exposures, {} reachable nodes, {} credential edges)",
+        "compute: {} = validate and index {} + exposure, paths, scores, ranking {} ({} exposed nodes, {} reachable nodes, {} credential edges)",
         ms(compute),
         ms(build),
         ms(analyse),
-        analysis.exposures().count(),
-        reachable,
-        analysis.laterals().len()
+        summary.exposed,
+        summary.reachable,
+        summary.credentials
     );
     println!(
         "score distribution (10-point bands): {:?}; at 100: {}",

@@ -68,6 +68,22 @@ pub struct RankedFinding {
     pub reasons: Vec<Reason>,
 }
 
+/// Counts over the whole graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Nodes, the internet node not counted.
+    pub nodes: usize,
+    /// Nodes the internet reaches directly.
+    pub exposed: usize,
+    /// Nodes with a path from the internet (the exposed ones included).
+    pub reachable: usize,
+    pub findings: usize,
+    /// Lateral-movement edges from credentials.
+    pub credentials: usize,
+    /// Findings whose score is 100.
+    pub at_maximum: usize,
+}
+
 /// The computed result.
 #[derive(Debug)]
 pub struct Analysis {
@@ -216,6 +232,31 @@ impl Analysis {
     #[must_use]
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// Every node (the internet node excepted) with its distance from the
+    /// internet.
+    pub fn reaches(&self) -> impl Iterator<Item = (&str, Reach)> {
+        (0..self.graph.node_count())
+            .map(|i| NodeIx::try_from(i).unwrap_or(NodeIx::MAX))
+            .filter(|&i| i != self.graph.internet)
+            .map(|i| (self.graph.node(i).id.as_str(), self.reach_of(i)))
+    }
+
+    /// Counts over the whole graph.
+    #[must_use]
+    pub fn summary(&self) -> Summary {
+        let mut exposed: Vec<NodeIx> = self.exposures.iter().map(|e| e.node).collect();
+        exposed.sort_unstable();
+        exposed.dedup();
+        Summary {
+            nodes: self.graph.node_count().saturating_sub(1),
+            exposed: exposed.len(),
+            reachable: self.parent.iter().filter(|p| p.is_some()).count(),
+            findings: self.scores.len(),
+            credentials: self.laterals.len(),
+            at_maximum: self.at_maximum(),
+        }
     }
 
     /// How far the internet is from a node.

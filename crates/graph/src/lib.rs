@@ -88,7 +88,7 @@ pub mod score;
 pub mod synth;
 
 pub use addr::{AddressClass, Cidr, classify, parse_address};
-pub use analysis::{Analysis, Lateral, RankedFinding, RuntimeUse, target_host};
+pub use analysis::{Analysis, Lateral, RankedFinding, RuntimeUse, Summary, target_host};
 pub use error::GraphError;
 pub use exposure::ExposureEvidence;
 pub use graph::{Graph, NodeIx};

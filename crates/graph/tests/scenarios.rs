@@ -782,6 +782,20 @@ fn grouped_views() {
     assert_eq!(shop.top[0].0, "f1");
     assert_eq!(find("111/eu-west-1").findings, 1);
     assert_eq!(find("-").nodes, 1);
+    let summary = a.summary();
+    assert_eq!(
+        (
+            summary.nodes,
+            summary.exposed,
+            summary.reachable,
+            summary.findings
+        ),
+        (5, 1, 1, 2)
+    );
+    assert_eq!(
+        a.reaches().filter(|(_, r)| *r == Reach::Isolated).count(),
+        4
+    );
     let clusters = a.groups(GroupBy::Cluster, 3);
     // h1, the container it runs and the pod holding that container.
     assert_eq!(clusters.iter().find(|g| g.key == "prod").unwrap().nodes, 3);
