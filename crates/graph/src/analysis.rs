@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use crate::GraphError;
 use crate::exposure::{Exposure, ExposureEvidence, exposures};
 use crate::graph::{Graph, NodeIx};
+use crate::lateral::{Lateral, credentials};
 use crate::model::{FindingKind, GraphInput, NodeKind};
 use crate::runtime::{UnknownUse, Use};
-use crate::score::{Context, Reach, Reason, score};
+use crate::score::{Context, Reach, score};
 
 /// How an attack step moves from one node to the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,47 +26,6 @@ pub(crate) enum Via {
     Connection(u32),
     /// A secret on the source names the target (finding `i`).
     Credential(u32),
-}
-
-/// A lateral-movement edge created from a credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lateral {
-    pub from: String,
-    pub to: String,
-    /// The secret finding.
-    pub finding: String,
-    /// The name or address in its evidence that matched.
-    pub matched: String,
-}
-
-/// Whether the vulnerable package is in use, as shown with a ranked finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "use", rename_all = "snake_case")]
-pub enum RuntimeUse {
-    InUse {
-        file: String,
-    },
-    NotInUse,
-    Unknown {
-        reason: UnknownUse,
-    },
-    /// Not a vulnerability.
-    NotApplicable,
-}
-
-/// A finding with its score and the reasons for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RankedFinding {
-    pub id: String,
-    pub node: String,
-    pub kind: FindingKind,
-    pub rule_id: String,
-    pub severity: rampart_model::Severity,
-    pub score: f64,
-    #[serde(flatten)]
-    pub reach: Reach,
-    pub runtime: RuntimeUse,
-    pub reasons: Vec<Reason>,
 }
 
 /// Counts over the whole graph.
@@ -313,132 +273,6 @@ impl Analysis {
     pub(crate) fn stored_score(&self, fi: u32) -> f64 {
         crate::score::shown(f64::from(self.scores[fi as usize]))
     }
-
-    /// One finding ranked, with its reasons.
-    #[must_use]
-    pub fn explain(&self, finding_id: &str) -> Option<RankedFinding> {
-        let i = *self.graph.finding_index.get(finding_id)?;
-        Some(self.ranked(i as usize))
-    }
-
-    pub(crate) fn ranked(&self, fi: usize) -> RankedFinding {
-        let f = &self.graph.input.findings[fi];
-        let cx = self.context(fi);
-        let mut reasons = Vec::new();
-        let s = crate::score::shown(score(f, &cx, Some(&mut reasons)));
-        let runtime = match (f.kind, cx.runtime) {
-            (FindingKind::Vulnerability, Some(Use::InUse(file))) => RuntimeUse::InUse {
-                file: file.to_string(),
-            },
-            (FindingKind::Vulnerability, Some(Use::NotInUse)) => RuntimeUse::NotInUse,
-            (FindingKind::Vulnerability, Some(Use::Unknown(reason))) => {
-                RuntimeUse::Unknown { reason }
-            }
-            (FindingKind::Vulnerability, None) => RuntimeUse::Unknown {
-                reason: UnknownUse::NoPackage,
-            },
-            _ => RuntimeUse::NotApplicable,
-        };
-        RankedFinding {
-            id: f.id.clone(),
-            node: f.node.clone(),
-            kind: f.kind,
-            rule_id: f.rule_id.clone(),
-            severity: f.severity,
-            score: s,
-            reach: cx.reach,
-            runtime,
-            reasons,
-        }
-    }
-
-    /// How many findings score in each ten-point band: `[0, 10)`, `[10,
-    /// 20)`, ... `[90, 100]` (100 counts in the last band).
-    #[must_use]
-    pub fn score_distribution(&self) -> [usize; 10] {
-        let mut bands = [0usize; 10];
-        for &s in &self.scores {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let band = ((s.clamp(0.0, 100.0) / 10.0).floor() as usize).min(9);
-            bands[band] += 1;
-        }
-        bands
-    }
-
-    /// How many findings have the maximum score, 100.
-    #[must_use]
-    pub fn at_maximum(&self) -> usize {
-        self.scores.iter().filter(|&&s| s >= 100.0).count()
-    }
-
-    /// The fleet's `limit` most exploitable findings.
-    #[must_use]
-    pub fn top(&self, limit: usize) -> Vec<RankedFinding> {
-        self.order
-            .iter()
-            .take(limit)
-            .map(|&i| self.ranked(i as usize))
-            .collect()
-    }
-
-    /// A node's `limit` most exploitable findings.
-    ///
-    /// # Errors
-    ///
-    /// [`GraphError::UnknownNode`] when no node has this id.
-    pub fn top_for_node(
-        &self,
-        node_id: &str,
-        limit: usize,
-    ) -> Result<Vec<RankedFinding>, GraphError> {
-        let n = self.graph.lookup("the query", node_id)?;
-        Ok(self.graph.node_findings[n as usize]
-            .iter()
-            .take(limit)
-            .map(|&i| self.ranked(i as usize))
-            .collect())
-    }
-
-    /// The `limit` most exploitable of a set of findings (one scan's).
-    ///
-    /// # Errors
-    ///
-    /// [`GraphError::UnknownFinding`] for an id that is not in the input.
-    pub fn top_for_scan<S: AsRef<str>>(
-        &self,
-        finding_ids: &[S],
-        limit: usize,
-    ) -> Result<Vec<RankedFinding>, GraphError> {
-        let mut ix = finding_ids
-            .iter()
-            .map(|id| {
-                self.graph
-                    .finding_index
-                    .get(id.as_ref())
-                    .copied()
-                    .ok_or_else(|| GraphError::UnknownFinding {
-                        id: id.as_ref().to_string(),
-                    })
-            })
-            .collect::<Result<Vec<u32>, _>>()?;
-        ix.sort_unstable();
-        ix.dedup();
-        let by_score = |x: &u32, y: &u32| {
-            self.scores[*y as usize]
-                .total_cmp(&self.scores[*x as usize])
-                .then(x.cmp(y))
-        };
-        if ix.len() > limit && limit > 0 {
-            ix.select_nth_unstable_by(limit - 1, by_score);
-            ix.truncate(limit);
-        }
-        ix.sort_unstable_by(by_score);
-        Ok(ix
-            .into_iter()
-            .take(limit)
-            .map(|i| self.ranked(i as usize))
-            .collect())
-    }
 }
 
 /// Builds the attack adjacency (CSR) and runs a breadth-first search from
@@ -497,105 +331,4 @@ fn bfs(
         }
     }
     (dist, parent)
-}
-
-/// The host part of a credential target: `postgres://u:p@db.internal:5432/x`
-/// -> `db.internal`, `[fd00::1]:22` -> `fd00::1`, `10.0.0.5` -> `10.0.0.5`.
-#[must_use]
-pub fn target_host(t: &str) -> &str {
-    let t = t.trim();
-    let t = t.split_once("://").map_or(t, |(_, r)| r);
-    let t = t.split(['/', '?', '#']).next().unwrap_or(t);
-    let t = t.rsplit_once('@').map_or(t, |(_, h)| h);
-    if let Some(rest) = t.strip_prefix('[') {
-        return rest.split_once(']').map_or(rest, |(h, _)| h);
-    }
-    if t.matches(':').count() == 1 {
-        return t.split_once(':').map_or(t, |(h, _)| h);
-    }
-    t
-}
-
-/// Secret findings whose evidence names exactly one other monitored node.
-fn credentials(g: &Graph) -> Vec<(NodeIx, NodeIx, u32, String)> {
-    let secrets: Vec<usize> = g
-        .input
-        .findings
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.kind == FindingKind::Secret && !f.targets.is_empty())
-        .map(|(i, _)| i)
-        .collect();
-    if secrets.is_empty() {
-        return Vec::new();
-    }
-    let mut names: HashMap<String, Vec<NodeIx>> = HashMap::new();
-    for (i, node) in g.input.nodes.iter().enumerate() {
-        if !matches!(
-            node.kind,
-            NodeKind::Host | NodeKind::Container | NodeKind::Pod
-        ) {
-            continue;
-        }
-        let i = NodeIx::try_from(i).unwrap_or(NodeIx::MAX);
-        let mut keys: Vec<String> = node
-            .hostnames
-            .iter()
-            .map(|h| h.to_ascii_lowercase())
-            .collect();
-        if !node.name.is_empty() {
-            keys.push(node.name.to_ascii_lowercase());
-        }
-        for a in &node.addresses {
-            if let Ok(ip) = crate::addr::parse_address(a) {
-                keys.push(ip.to_string());
-            }
-        }
-        keys.sort_unstable();
-        keys.dedup();
-        for k in keys {
-            names.entry(k).or_default().push(i);
-        }
-    }
-    let mut out = Vec::new();
-    for fi in secrets {
-        let f = &g.input.findings[fi];
-        let from = g.finding_node[fi];
-        let mut seen = Vec::new();
-        for t in &f.targets {
-            let host = target_host(t);
-            let key = crate::addr::parse_address(host)
-                .map_or_else(|_| host.to_ascii_lowercase(), |ip| ip.to_string());
-            // Only an unambiguous match: a private address reused in two
-            // networks identifies nothing.
-            if let Some([to]) = names.get(&key).map(Vec::as_slice)
-                && *to != from
-                && !seen.contains(to)
-            {
-                seen.push(*to);
-                out.push((from, *to, u32::try_from(fi).unwrap_or(u32::MAX), t.clone()));
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::target_host;
-
-    #[test]
-    fn credential_target_hosts() {
-        for (t, want) in [
-            ("postgres://app:pw@db.internal:5432/app", "db.internal"),
-            ("db.internal:5432", "db.internal"),
-            ("10.0.0.5", "10.0.0.5"),
-            ("[fd00::1]:22", "fd00::1"),
-            ("fd00::1", "fd00::1"),
-            ("https://api.example.com/v1?x=1", "api.example.com"),
-            ("", ""),
-        ] {
-            assert_eq!(target_host(t), want, "{t}");
-        }
-    }
 }
