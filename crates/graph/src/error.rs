@@ -7,6 +7,10 @@
 pub enum GraphError {
     #[error("a {what} has an empty id")]
     EmptyId { what: &'static str },
+    #[error(
+        "node id {id:?} is reserved for the internet node: give that node kind internet, or another id"
+    )]
+    ReservedId { id: String },
     #[error("node id {id:?} is used twice")]
     DuplicateNode { id: String },
     #[error("{what} names node {id:?}, which is not in the input")]

@@ -131,7 +131,7 @@ impl Graph {
         } else {
             let id = "internet".to_string();
             if index.contains_key(&id) {
-                return Err(GraphError::DuplicateNode { id });
+                return Err(GraphError::ReservedId { id });
             }
             let i = ix(input.nodes.len());
             input.nodes.push(Node {

@@ -948,6 +948,10 @@ fn bad_input_is_refused_with_a_clear_error() {
         },
         "a node has an empty id",
     ));
+    cases.push((
+        GraphInput { nodes: vec![host("internet", &[])], ..GraphInput::default() },
+        "node id \"internet\" is reserved for the internet node: give that node kind internet, or another id",
+    ));
     for (input, want) in cases {
         let err = Analysis::run(input).unwrap_err();
         assert_eq!(err.to_string(), want);
@@ -1037,4 +1041,28 @@ fn ties_at_the_maximum_keep_a_meaningful_order() {
     let sum: f64 = top[0].reasons.iter().map(|r| r.points).sum();
     assert!((sum - 114.0).abs() < 1e-9, "{sum}");
     assert_eq!(a.at_maximum(), 2);
+}
+
+/// An input may name its own internet node; connections then target it.
+#[test]
+fn a_named_internet_node() {
+    let input = GraphInput {
+        nodes: vec![
+            node("net", NodeKind::Internet),
+            node("c", NodeKind::Container),
+        ],
+        edges: vec![Edge::Connects {
+            source: "c".into(),
+            target: "net".into(),
+            direction: Direction::Inbound,
+            peer_address: "81.2.69.160".into(),
+            peer_port: None,
+            local_port: Some(22),
+        }],
+        ..GraphInput::default()
+    };
+    let a = Analysis::run(input).unwrap();
+    assert_eq!(a.reach("c"), Some(Reach::Hops { hops: 1 }));
+    assert_eq!(a.path_to("c").unwrap().unwrap().steps[0].from, "net");
+    assert_eq!(a.reach("internet"), None);
 }
