@@ -78,28 +78,28 @@ pub fn parse_cgroup(content: &str) -> CgroupInfo {
         let in_docker = path.contains("/docker/");
         let in_crio = path.contains("/crio");
         for seg in path.split('/').rev() {
-            if info.pod_uid.is_none() {
-                if let Some(uid) = pod_in_segment(seg) {
-                    info.pod_uid = Some(uid);
-                }
+            if info.pod_uid.is_none()
+                && let Some(uid) = pod_in_segment(seg)
+            {
+                info.pod_uid = Some(uid);
             }
-            if info.container_id.is_none() {
-                if let Some((id, runtime)) = container_in_segment(seg) {
-                    if seg.starts_with("libpod-conmon-") {
-                        continue;
-                    }
-                    let runtime = runtime.or(if in_docker {
-                        Some("docker")
-                    } else if in_crio {
-                        Some("cri-o")
-                    } else if in_kubepods {
-                        Some("containerd")
-                    } else {
-                        None
-                    });
-                    info.container_id = Some(id.to_string());
-                    info.runtime = runtime;
+            if info.container_id.is_none()
+                && let Some((id, runtime)) = container_in_segment(seg)
+            {
+                if seg.starts_with("libpod-conmon-") {
+                    continue;
                 }
+                let runtime = runtime.or(if in_docker {
+                    Some("docker")
+                } else if in_crio {
+                    Some("cri-o")
+                } else if in_kubepods {
+                    Some("containerd")
+                } else {
+                    None
+                });
+                info.container_id = Some(id.to_string());
+                info.runtime = runtime;
             }
         }
         if info.container_id.is_some() && info.pod_uid.is_some() {

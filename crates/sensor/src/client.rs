@@ -227,7 +227,7 @@ impl ConsoleClient {
         let path = "/api/v1/agent/report";
         let mut resp = self.post(path, &Self::json(report)?)?;
         match resp.status().as_u16() {
-            200 | 201 | 202 => {
+            200..=202 => {
                 let text = read_body(&mut resp);
                 serde_json::from_str(&text)
                     .map(ReportOutcome::Acked)

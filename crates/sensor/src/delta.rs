@@ -135,7 +135,7 @@ mod tests {
     }
 
     fn entity(kind: u8, key: u8, version: u8) -> Entity {
-        if kind % 2 == 0 {
+        if kind.is_multiple_of(2) {
             Entity::Process(Process {
                 key: format!("{key}:1"),
                 pid: u32::from(key),
@@ -193,7 +193,7 @@ mod tests {
         ) {
             let (sa, sb) = (state(&ha, &a), state(&hb, &b));
             let d = diff(&sa, &sb);
-            prop_assert_eq!(apply(&sa, &d), sb.clone());
+            prop_assert_eq!(&apply(&sa, &d), &sb);
             // Minimal: nothing upserted that was already equal, nothing removed that exists.
             for e in &d.upsert {
                 prop_assert_ne!(sa.entities.get(&e.entity_ref()), Some(e));

@@ -123,26 +123,24 @@ pub fn interfaces(root: &Path, live: bool) -> Vec<Interface> {
             add(&mut by_name, &name).mac = mac;
         }
     }
-    if live {
-        if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
-            for a in addrs {
-                let Some(v4) = a
-                    .address
-                    .as_ref()
-                    .and_then(|s| s.as_sockaddr_in())
-                    .map(|s| s.ip())
-                else {
-                    continue;
-                };
-                let prefix = a
-                    .netmask
-                    .as_ref()
-                    .and_then(|s| s.as_sockaddr_in())
-                    .map_or(32, |m| u32::from(m.ip()).count_ones());
-                add(&mut by_name, &a.interface_name)
-                    .addresses
-                    .push(format!("{v4}/{prefix}"));
-            }
+    if live && let Ok(addrs) = nix::ifaddrs::getifaddrs() {
+        for a in addrs {
+            let Some(v4) = a
+                .address
+                .as_ref()
+                .and_then(|s| s.as_sockaddr_in())
+                .map(|s| s.ip())
+            else {
+                continue;
+            };
+            let prefix = a
+                .netmask
+                .as_ref()
+                .and_then(|s| s.as_sockaddr_in())
+                .map_or(32, |m| u32::from(m.ip()).count_ones());
+            add(&mut by_name, &a.interface_name)
+                .addresses
+                .push(format!("{v4}/{prefix}"));
         }
     }
     if let Ok(s) = std::fs::read_to_string(root.join("proc/net/if_inet6")) {

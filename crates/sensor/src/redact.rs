@@ -120,20 +120,22 @@ fn redact_arg(arg: &str) -> (String, Next) {
         return (arg.to_string(), Next::Keep);
     }
     // `-pVALUE` / `-p VALUE`.
-    if let Some(v) = arg.strip_prefix("-p") {
-        if !arg.starts_with("--") {
-            if v.is_empty() {
-                return (arg.to_string(), Next::SecretUnlessPort);
-            }
-            if !is_port_like(v) && !v.starts_with('=') && v != REDACTED {
-                return (format!("-p{REDACTED}"), Next::Keep);
-            }
+    if let Some(v) = arg.strip_prefix("-p")
+        && !arg.starts_with("--")
+    {
+        if v.is_empty() {
+            return (arg.to_string(), Next::SecretUnlessPort);
+        }
+        if !is_port_like(v) && !v.starts_with('=') && v != REDACTED {
+            return (format!("-p{REDACTED}"), Next::Keep);
         }
     }
-    if let Some((name, _)) = arg.split_once('=') {
-        if !name.contains("://") && !name.contains(' ') && is_secret_name(name) {
-            return (format!("{name}={REDACTED}"), Next::Keep);
-        }
+    if let Some((name, _)) = arg.split_once('=')
+        && !name.contains("://")
+        && !name.contains(' ')
+        && is_secret_name(name)
+    {
+        return (format!("{name}={REDACTED}"), Next::Keep);
     }
     if arg.starts_with("--") && !arg.contains('=') && is_secret_name(arg) {
         return (arg.to_string(), Next::Secret);
