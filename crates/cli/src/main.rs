@@ -8,12 +8,14 @@ mod commands;
 mod config;
 mod console;
 mod db;
+mod jobs;
 mod malware;
 mod output;
 mod posture;
 mod progress;
 mod report;
 mod secret;
+mod sensor;
 mod vuln;
 
 use std::process::ExitCode;
@@ -76,6 +78,11 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Posture(args::PostureCommand::List(a)) => commands::posture_list(a),
         Command::Posture(args::PostureCommand::Explain(a)) => commands::posture_explain(a),
         Command::Posture(args::PostureCommand::Check(a)) => commands::posture_check(a),
+        Command::SensorJobExec(a) => sensor::job_exec(a),
+        Command::Sensor(a) => {
+            config::check_env(std::env::vars())?;
+            sensor::run(a)
+        }
         other => {
             // Commands that read configuration refuse unknown RAMPART_
             // variables, so a misspelt setting is noticed.
@@ -95,6 +102,8 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 | Command::Init(_)
                 | Command::Db(_)
                 | Command::Rules(_)
+                | Command::Sensor(_)
+                | Command::SensorJobExec(_)
                 | Command::Posture(_) => Ok(exit::OK),
             }
         }
