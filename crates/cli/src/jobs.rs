@@ -403,4 +403,104 @@ mod tests {
         assert_eq!(scan_target("image:nginx:1.27"), "registry:nginx:1.27");
         assert_eq!(scan_target("host"), "host");
     }
+
+    /// The `rampart` binary beside this test binary (cargo builds it for
+    /// the crate's integration tests).
+    fn rampart_bin() -> Option<PathBuf> {
+        let exe = std::env::current_exe().ok()?;
+        let bin = exe.parent()?.parent()?.join("rampart");
+        bin.is_file().then_some(bin)
+    }
+
+    fn job(targets: Vec<String>) -> Job {
+        Job {
+            scan_id: 5,
+            targets,
+            scanners: vec!["secret".into()],
+            timeout_secs: 60,
+            heartbeat_secs: 5,
+        }
+    }
+
+    #[test]
+    fn a_child_scan_runs_under_the_limits_and_converts() {
+        let Some(exe) = rampart_bin() else {
+            eprintln!("SKIPPED: the rampart binary is not built beside the tests");
+            return;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let proj = tmp.path().join("proj");
+        std::fs::create_dir_all(&proj).unwrap();
+        std::fs::write(proj.join(".env"), "DB_PASSWORD=\"Xk9#mP2vL8qR4tZw\"\n").unwrap();
+        let exec = ChildExecutor {
+            exe,
+            work_dir: tmp.path().join("work"),
+            nice: 10,
+            memory_limit: 2 << 30,
+        };
+        let target = format!("dir:{}", proj.display());
+        let r = exec
+            .run(&job(vec![target.clone()]), &target, &Stop::new())
+            .unwrap();
+        assert_eq!(r.target, target);
+        assert_eq!(r.scanners, ["secret"]);
+        assert_eq!(r.findings.len(), 1, "{r:?}");
+        assert_eq!(r.findings[0].rule_id, "RMP-SECRET-GENERIC-001");
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("work")).unwrap().count(),
+            0,
+            "the report file is removed"
+        );
+
+        // A scan that cannot start is an error with the scan's own message.
+        let err = exec
+            .run(
+                &job(vec!["dir:/nonexistent-x".into()]),
+                "dir:/nonexistent-x",
+                &Stop::new(),
+            )
+            .unwrap_err();
+        assert!(
+            err.contains("rampart scan") && err.contains("nonexistent-x"),
+            "{err}"
+        );
+
+        // The memory cap is applied: 16 MiB of address space is not enough to start.
+        let tiny = ChildExecutor {
+            memory_limit: 16 << 20,
+            ..exec
+        };
+        assert!(
+            tiny.run(&job(vec![target.clone()]), &target, &Stop::new())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_cancelled_child_is_killed() {
+        let Some(exe) = rampart_bin() else {
+            eprintln!("SKIPPED: the rampart binary is not built beside the tests");
+            return;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let exec = ChildExecutor {
+            exe,
+            work_dir: tmp.path().join("work"),
+            nice: 10,
+            memory_limit: 2 << 30,
+        };
+        let stop = Stop::new();
+        let s2 = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            s2.stop();
+        });
+        // The whole root file system takes far longer than 300 ms.
+        let started = std::time::Instant::now();
+        let err = exec
+            .run(&job(vec!["dir:/".into()]), "dir:/", &stop)
+            .unwrap_err();
+        assert_eq!(err, "cancelled");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 }

@@ -215,7 +215,12 @@ pub fn run(cfg: &AgentConfig, executor: Arc<dyn JobExecutor>, stop: &Stop) -> Re
         Some(
             std::thread::Builder::new()
                 .name("jobs".into())
-                .spawn(move || poll_jobs(&client, &exec, max, poll, &stop2))
+                .spawn(move || {
+                    let fatal = poll_jobs(&client, &exec, max, poll, &stop2);
+                    // A refused credential ends the whole sensor.
+                    stop2.stop();
+                    fatal
+                })
                 .map_err(|e| SensorError::Config(format!("cannot start the job thread: {e}")))?,
         )
     } else {
@@ -223,10 +228,11 @@ pub fn run(cfg: &AgentConfig, executor: Arc<dyn JobExecutor>, stop: &Stop) -> Re
     };
     let result = report_loop(cfg, &client, &mut collector, stop, &jobs_stop);
     jobs_stop.stop();
-    if let Some(p) = poller {
-        let _ = p.join();
+    let fatal = poller.and_then(|p| p.join().ok().flatten());
+    match (result, fatal) {
+        (Err(e), _) | (Ok(()), Some(e)) => Err(e),
+        (Ok(()), None) => Ok(()),
     }
-    result
 }
 
 fn report_loop(
@@ -290,14 +296,17 @@ fn report_loop(
     Ok(())
 }
 
+/// Claims and runs jobs until `stop`; returns the error that ends the
+/// sensor (a refused credential), if any.
 fn poll_jobs(
     client: &ConsoleClient,
     exec: &Arc<dyn JobExecutor>,
     max: usize,
     poll: Duration,
     stop: &Stop,
-) {
+) -> Option<SensorError> {
     let running = Arc::new(AtomicUsize::new(0));
+    let mut fatal = None;
     let mut handles: Vec<std::thread::JoinHandle<()>> = Vec::new();
     loop {
         handles.retain(|h| !h.is_finished());
@@ -331,6 +340,11 @@ fn poll_jobs(
                     }
                 }
                 Ok(None) => break,
+                Err(e @ SensorError::Unauthorized { .. }) => {
+                    fatal = Some(e);
+                    stop.stop();
+                    break;
+                }
                 Err(e) => {
                     tracing::warn!("claiming a job: {e}");
                     break;
@@ -344,4 +358,5 @@ fn poll_jobs(
     for h in handles {
         let _ = h.join();
     }
+    fatal
 }
