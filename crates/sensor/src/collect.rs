@@ -67,6 +67,9 @@ fn rustix_ticks() -> u64 {
 
 /// How often the container runtimes are asked when nothing else changed.
 const RUNTIME_REFRESH: Duration = Duration::from_secs(60);
+/// How often the host facts that rarely change (OS, kernel, CPUs, memory,
+/// machine id) are read again; the host name and interfaces are read every time.
+const HOST_REFRESH: Duration = Duration::from_secs(300);
 
 /// Discovers the host's state; keep one and call [`Collector::collect`] each interval.
 #[derive(Debug)]
@@ -77,6 +80,7 @@ pub struct Collector {
     boot_time: Option<i64>,
     runtime_cache: Vec<Container>,
     runtime_checked: Option<(Instant, Vec<String>)>,
+    host_cache: Option<(Instant, HostFacts)>,
     /// Lines of /proc/net files that did not parse, in total.
     pub bad_socket_lines: usize,
 }
@@ -93,6 +97,7 @@ impl Collector {
             boot_time: None,
             runtime_cache: Vec::new(),
             runtime_checked: None,
+            host_cache: None,
             bad_socket_lines: 0,
         }
     }
@@ -113,7 +118,20 @@ impl Collector {
     /// `/proc/stat` is unreadable (no host facts); everything else that
     /// fails to read is left out.
     pub fn collect(&mut self) -> Result<State> {
-        let host = self.host()?;
+        let host = match &self.host_cache {
+            Some((at, cached)) if at.elapsed() < HOST_REFRESH => {
+                let mut h = cached.clone();
+                h.hostname = crate::host::hostname(&self.cfg.root);
+                h.interfaces = crate::host::interfaces(&self.cfg.root, self.cfg.live);
+                h.cloud = self.cloud.as_ref().and_then(CloudProbe::get);
+                h
+            }
+            _ => {
+                let h = self.host()?;
+                self.host_cache = Some((Instant::now(), h.clone()));
+                h
+            }
+        };
         let boot = match self.boot_time {
             Some(b) => b,
             None => {

@@ -158,6 +158,14 @@ pub fn interfaces(root: &Path, live: bool) -> Vec<Interface> {
         .collect()
 }
 
+/// The host name (`/proc/sys/kernel/hostname`, else `/etc/hostname`).
+#[must_use]
+pub fn hostname(root: &Path) -> String {
+    read_trimmed(root, "proc/sys/kernel/hostname")
+        .or_else(|| read_trimmed(root, "etc/hostname"))
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
 /// Reads every host fact but the cloud instance (the caller adds the cached one).
 ///
 /// # Errors
@@ -167,9 +175,7 @@ pub fn host_facts(root: &Path, live: bool) -> Result<HostFacts> {
         .or_else(|| read_trimmed(root, "var/lib/dbus/machine-id"))
         .or_else(|| read_trimmed(root, "proc/sys/kernel/random/boot_id"))
         .unwrap_or_default();
-    let hostname = read_trimmed(root, "proc/sys/kernel/hostname")
-        .or_else(|| read_trimmed(root, "etc/hostname"))
-        .unwrap_or_else(|| "localhost".to_string());
+    let hostname = hostname(root);
     let os = std::fs::read_to_string(root.join("etc/os-release"))
         .or_else(|_| std::fs::read_to_string(root.join("usr/lib/os-release")))
         .map(|s| parse_os_release(&s))

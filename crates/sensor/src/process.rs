@@ -111,6 +111,9 @@ pub struct ProcessTable {
     buf: String,
     /// socket inode -> pid, from the last fd scan.
     sockets: HashMap<u64, u32>,
+    /// Inodes the last fd scan did not find (held by processes this user
+    /// cannot read): not a reason to scan again.
+    unresolved: HashSet<u64>,
 }
 
 fn read_into(path: &Path, buf: &mut String) -> bool {
@@ -132,6 +135,7 @@ impl ProcessTable {
             cache: HashMap::new(),
             buf: String::with_capacity(1024),
             sockets: HashMap::new(),
+            unresolved: HashSet::new(),
         }
     }
 
@@ -270,6 +274,11 @@ impl ProcessTable {
                 }
             }
         }
+        self.unresolved = wanted
+            .iter()
+            .filter(|i| !self.sockets.contains_key(i))
+            .copied()
+            .collect();
         &self.sockets
     }
 }
