@@ -393,3 +393,40 @@ fn the_agent_claims_and_runs_jobs_at_most_max_at_once() {
     let first_finish = paths.iter().position(|p| p.ends_with("/finish")).unwrap();
     assert!(third_claim > first_finish, "{paths:?}");
 }
+
+#[test]
+fn a_shutdown_kills_the_scan_and_finishes_the_job_as_failed() {
+    let srv = Server::start(|_, _| Response::empty(204));
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let exec = Fake {
+        findings: 1,
+        delay: Duration::from_secs(30),
+        cancelled: Arc::clone(&cancelled),
+    };
+    let shutdown = Stop::new();
+    let s2 = shutdown.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        s2.stop();
+    });
+    let end = run_job(
+        &client(&srv.url),
+        &exec,
+        &job(&["host", "dir:/x"], 600),
+        &shutdown,
+    )
+    .unwrap();
+    assert_eq!(
+        end,
+        JobEnd::Finished(rampart_model::agent::JobOutcome {
+            succeeded: false,
+            reason: Some("the sensor stopped".into())
+        })
+    );
+    assert_eq!(
+        cancelled.load(Ordering::SeqCst),
+        1,
+        "only the running target started"
+    );
+    assert_eq!(srv.paths().last().unwrap(), "/api/v1/agent/scans/42/finish");
+}
