@@ -182,22 +182,26 @@ fn redact_url_passwords(s: &str) -> String {
     out
 }
 
-/// `Authorization: Bearer X`, `Bearer X`, `Basic X`.
+/// `Authorization: Bearer X`, `Bearer X`, `Basic X`: every occurrence of
+/// every scheme (the credential runs to the next whitespace).
 fn redact_auth_header(s: &str) -> String {
+    let mut out = s.to_string();
     for scheme in ["Bearer ", "Basic ", "bearer ", "basic "] {
-        if let Some(i) = s.find(scheme) {
-            let start = i + scheme.len();
-            let rest = &s[start..];
-            if rest.is_empty() || rest.starts_with(REDACTED) {
-                continue;
-            }
-            let end = rest
+        let mut from = 0;
+        while let Some(i) = out.get(from..).and_then(|rest| rest.find(scheme)) {
+            let start = from + i + scheme.len();
+            let end = out[start..]
                 .find(char::is_whitespace)
-                .map_or(s.len(), |e| start + e);
-            return format!("{}{REDACTED}{}", &s[..start], &s[end..]);
+                .map_or(out.len(), |e| start + e);
+            if end > start && &out[start..end] != REDACTED {
+                out.replace_range(start..end, REDACTED);
+                from = start + REDACTED.len();
+            } else {
+                from = end.max(start);
+            }
         }
     }
-    s.to_string()
+    out
 }
 
 /// AWS access key ids: `AKIA`/`ASIA` + 16 upper-case letters or digits.
@@ -315,6 +319,19 @@ mod tests {
         assert_eq!(
             r(&["aws", "--profile", "x", "key:AKIAIOSFODNN7EXAMPLE"]),
             ["aws", "--profile", "x", "key:[REDACTED]"]
+        );
+    }
+
+    /// Found by the `sensor_parsers` fuzz target: with `Bearer` and `Basic`
+    /// in one argument only the first scheme's credential was redacted.
+    #[test]
+    fn every_auth_scheme_in_an_argument_is_redacted() {
+        assert_eq!(
+            r(&["x", "Basic abc Bearer def bearer ghi Basic [REDACTED]tail"]),
+            [
+                "x",
+                "Basic [REDACTED] Bearer [REDACTED] bearer [REDACTED] Basic [REDACTED]"
+            ]
         );
     }
 
