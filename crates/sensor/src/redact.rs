@@ -52,6 +52,14 @@ const NOT_SECRET: &[&str] = &[
 /// Whether a flag or variable name names a secret.
 #[must_use]
 pub fn is_secret_name(name: &str) -> bool {
+    // Only names made of flag and variable characters; anything else (spaces,
+    // URLs, the brackets of an earlier redaction) is not a name.
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        return false;
+    }
     let n: String = name
         .trim_start_matches('-')
         .chars()
@@ -320,6 +328,19 @@ mod tests {
             r(&["aws", "--profile", "x", "key:AKIAIOSFODNN7EXAMPLE"]),
             ["aws", "--profile", "x", "key:[REDACTED]"]
         );
+    }
+
+    /// Found by the `sensor_parsers` fuzz target: a "flag" holding a newline
+    /// and a long bearer token was over 64 characters before redaction and
+    /// under after, so a second pass redacted the next argument.
+    #[test]
+    fn only_real_names_are_secret_names() {
+        let long = format!("--x-auth\nBearer {}", "t".repeat(80));
+        let once = r(&[&long, "value"]);
+        assert_eq!(once[1], "value");
+        assert_eq!(redact_cmdline(&once), once);
+        assert!(!is_secret_name("--token [REDACTED]"));
+        assert!(is_secret_name("--db.password"));
     }
 
     /// Found by the `sensor_parsers` fuzz target: with `Bearer` and `Basic`
