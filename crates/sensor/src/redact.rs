@@ -212,7 +212,8 @@ fn redact_auth_header(s: &str) -> String {
     out
 }
 
-/// AWS access key ids: `AKIA`/`ASIA` + 16 upper-case letters or digits.
+/// AWS access key ids: `AKIA`/`ASIA` + 16 upper-case letters or digits, as
+/// a whole word (a longer run of letters and digits is not a key id).
 fn redact_aws_key_ids(s: &str) -> String {
     let b = s.as_bytes();
     if b.len() < 20 {
@@ -229,6 +230,7 @@ fn redact_aws_key_ids(s: &str) -> String {
                 .iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
             && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+            && b.get(i + 20).is_none_or(|c| !c.is_ascii_alphanumeric())
         {
             out.push_str(&s[copied..i]);
             out.push_str(REDACTED);
@@ -341,6 +343,15 @@ mod tests {
         assert_eq!(redact_cmdline(&once), once);
         assert!(!is_secret_name("--token [REDACTED]"));
         assert!(is_secret_name("--db.password"));
+    }
+
+    /// Found by the `sensor_parsers` fuzz target: in a run of key-like text
+    /// a second pass found a key id next to the first pass's `[REDACTED]`.
+    #[test]
+    fn aws_key_ids_are_whole_words() {
+        let run = "AKIAFFF000000AKIAFFF000000AKIAFFF000001";
+        assert_eq!(r(&[run]), [run]);
+        assert_eq!(r(&["a=AKIAIOSFODNN7EXAMPLE,b"]), ["a=[REDACTED],b"]);
     }
 
     /// Found by the `sensor_parsers` fuzz target: with `Bearer` and `Basic`
