@@ -114,6 +114,8 @@ pub struct ProcessTable {
     /// Inodes the last fd scan did not find (held by processes this user
     /// cannot read): not a reason to scan again.
     unresolved: HashSet<u64>,
+    /// The processes whose descriptors the last scan could look at.
+    scanned: HashSet<u32>,
 }
 
 fn read_into(path: &Path, buf: &mut String) -> bool {
@@ -136,6 +138,7 @@ impl ProcessTable {
             buf: String::with_capacity(1024),
             sockets: HashMap::new(),
             unresolved: HashSet::new(),
+            scanned: HashSet::new(),
         }
     }
 
@@ -232,25 +235,55 @@ impl ProcessTable {
         })
     }
 
-    /// Maps socket inodes to the pid holding them. The last mapping is
-    /// reused while it still names every wanted inode and those processes
-    /// live; otherwise every process's `fd` directory is read again.
+    /// Maps socket inodes to the pid holding them, reading `/proc/PID/fd`
+    /// only for inodes not yet accounted for: first in the processes new
+    /// since the last scan and those already holding sockets, then, if some
+    /// are still missing, in the others. Inodes no readable process holds
+    /// are remembered and not looked for again.
     pub fn socket_owners(
         &mut self,
         wanted: &HashSet<u64>,
         live_pids: &HashSet<u32>,
     ) -> &HashMap<u64, u32> {
-        let complete = wanted
+        self.sockets
+            .retain(|i, p| wanted.contains(i) && live_pids.contains(p));
+        self.unresolved.retain(|i| wanted.contains(i));
+        let mut missing: HashSet<u64> = wanted
             .iter()
-            .all(|i| self.sockets.get(i).is_some_and(|p| live_pids.contains(p)));
-        if complete {
+            .filter(|i| !self.sockets.contains_key(i) && !self.unresolved.contains(i))
+            .copied()
+            .collect();
+        if missing.is_empty() {
             return &self.sockets;
         }
-        self.sockets.clear();
-        let mut pids: Vec<u32> = live_pids.iter().copied().collect();
-        pids.sort_unstable();
-        let mut found = 0usize;
-        'pids: for pid in pids {
+        let owners: HashSet<u32> = self.sockets.values().copied().collect();
+        let mut first: Vec<u32> = live_pids
+            .iter()
+            .filter(|p| !self.scanned.contains(p) || owners.contains(p))
+            .copied()
+            .collect();
+        first.sort_unstable();
+        self.scan_fds(&first, &mut missing);
+        if !missing.is_empty() {
+            let done: HashSet<u32> = first.into_iter().collect();
+            let mut rest: Vec<u32> = live_pids
+                .iter()
+                .filter(|p| !done.contains(p))
+                .copied()
+                .collect();
+            rest.sort_unstable();
+            self.scan_fds(&rest, &mut missing);
+        }
+        self.unresolved.extend(missing);
+        self.scanned.clone_from(live_pids);
+        &self.sockets
+    }
+
+    fn scan_fds(&mut self, pids: &[u32], missing: &mut HashSet<u64>) {
+        for &pid in pids {
+            if missing.is_empty() {
+                return;
+            }
             let Ok(rd) = std::fs::read_dir(self.proc_dir.join(pid.to_string()).join("fd")) else {
                 continue;
             };
@@ -266,20 +299,11 @@ impl ProcessTable {
                 else {
                     continue;
                 };
-                if wanted.contains(&inode) && self.sockets.insert(inode, pid).is_none() {
-                    found += 1;
-                    if found == wanted.len() {
-                        break 'pids;
-                    }
+                if missing.remove(&inode) {
+                    self.sockets.insert(inode, pid);
                 }
             }
         }
-        self.unresolved = wanted
-            .iter()
-            .filter(|i| !self.sockets.contains_key(i))
-            .copied()
-            .collect();
-        &self.sockets
     }
 }
 

@@ -294,6 +294,39 @@ fn fixture_tree_discovery() {
     assert_eq!(d.remove[0].key, "300:900");
     assert_eq!(d.upsert.len(), 1, "the UDP socket lost its owner: {d:?}");
     assert!(d.host.is_none());
+
+    // New sockets: one held by a new process, one by an old process that
+    // held none; both owners are found.
+    add_process(
+        t.path(),
+        400,
+        "curl",
+        1,
+        1000,
+        &["curl", "https://u:pw@example.com/"],
+        0,
+        "0::/\n",
+        &[(5, "socket:[1006]")],
+    );
+    std::os::unix::fs::symlink("socket:[1007]", t.path().join("proc/1/fd/9")).unwrap();
+    let mut tcp = std::fs::read_to_string(t.path().join("proc/net/tcp")).unwrap();
+    tcp.push_str("   3: 0F02000A:C352 0202000A:01BB 01 00000000:00000000 00:00000000 00000000     0        0 1006 1\n");
+    tcp.push_str("   4: 0F02000A:C353 0202000A:01BB 02 00000000:00000000 00:00000000 00000000     0        0 1007 1\n");
+    std::fs::write(t.path().join("proc/net/tcp"), tcp).unwrap();
+    let s3 = c.collect().unwrap();
+    let conns = by_key(&s3, EntityKind::Connection);
+    let Entity::Connection(a) = &conns["tcp:10.0.2.15:50002->10.0.2.2:443"] else {
+        panic!("{conns:?}")
+    };
+    assert_eq!(a.process_key.as_deref(), Some("400:1000"));
+    let Entity::Connection(b) = &conns["tcp:10.0.2.15:50003->10.0.2.2:443"] else {
+        panic!("{conns:?}")
+    };
+    assert_eq!((b.pid, b.state.as_str()), (Some(1), "SYN_SENT"));
+    let Entity::Process(curl) = &by_key(&s3, EntityKind::Process)["400:1000"] else {
+        panic!()
+    };
+    assert_eq!(curl.cmdline, ["curl", "https://u:[REDACTED]@example.com/"]);
 }
 
 #[test]
