@@ -81,6 +81,8 @@ pub struct Collector {
     runtime_cache: Vec<Container>,
     runtime_checked: Option<(Instant, Vec<String>)>,
     host_cache: Option<(Instant, HostFacts)>,
+    /// Reused for the /proc/net files.
+    net_buf: Vec<u8>,
     /// Lines of /proc/net files that did not parse, in total.
     pub bad_socket_lines: usize,
 }
@@ -98,6 +100,7 @@ impl Collector {
             runtime_cache: Vec::new(),
             runtime_checked: None,
             host_cache: None,
+            net_buf: Vec::new(),
             bad_socket_lines: 0,
         }
     }
@@ -257,8 +260,8 @@ impl Collector {
             ("udp6", Proto::Udp),
         ] {
             let p = self.cfg.root.join("proc/net").join(file);
-            if let Ok(s) = std::fs::read_to_string(&p) {
-                let (v, bad) = parse_proc_net(&s, proto);
+            if read_big(&p, &mut self.net_buf) {
+                let (v, bad) = parse_proc_net(&String::from_utf8_lossy(&self.net_buf), proto);
                 self.bad_socket_lines += bad;
                 entries.extend(v);
             }
@@ -348,6 +351,37 @@ impl Collector {
     #[must_use]
     pub fn root(&self) -> &Path {
         &self.cfg.root
+    }
+}
+
+/// Reads a whole file into `buf` with large reads: the kernel regenerates
+/// `/proc/net/tcp` from the start of its socket hash table for every
+/// `read`, so small reads cost far more than the text they return.
+fn read_big(path: &Path, buf: &mut Vec<u8>) -> bool {
+    use std::io::Read;
+    const CHUNK: usize = 256 << 10;
+    buf.clear();
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    loop {
+        if buf.capacity() - buf.len() < CHUNK {
+            buf.reserve(CHUNK);
+        }
+        let start = buf.len();
+        buf.resize(buf.capacity(), 0);
+        match f.read(&mut buf[start..]) {
+            Ok(0) => {
+                buf.truncate(start);
+                return true;
+            }
+            Ok(n) => buf.truncate(start + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+            Err(_) => {
+                buf.truncate(start);
+                return false;
+            }
+        }
     }
 }
 

@@ -116,6 +116,8 @@ pub struct ProcessTable {
     unresolved: HashSet<u64>,
     /// The processes whose descriptors the last scan could look at.
     scanned: HashSet<u32>,
+    /// Kernel threads seen, by pid and start ticks (left out, not re-read).
+    kthreads: HashSet<(u32, u64)>,
 }
 
 fn read_into(path: &Path, buf: &mut String) -> bool {
@@ -139,6 +141,7 @@ impl ProcessTable {
             sockets: HashMap::new(),
             unresolved: HashSet::new(),
             scanned: HashSet::new(),
+            kthreads: HashSet::new(),
         }
     }
 
@@ -173,13 +176,18 @@ impl ProcessTable {
                 out.push(known.clone());
                 continue;
             }
+            if self.kthreads.contains(&key) {
+                continue;
+            }
             let Some(obs) = self.read_new(&dir, &stat, boot_time, ticks) else {
+                self.kthreads.insert(key);
                 continue;
             };
             self.cache.insert(key, obs.clone());
             out.push(obs);
         }
         self.cache.retain(|k, _| seen.contains(k));
+        self.kthreads.retain(|k| seen.contains(k));
         out.sort_by_key(|o| o.process.pid);
         out
     }
