@@ -125,6 +125,86 @@ pub enum Command {
     /// Load generators and measurements against a running console.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// Run the host sensor: discover processes, sockets, containers and pods,
+    /// report them to a console and run its scan jobs.
+    Sensor(SensorArgs),
+    /// Internal: run a sensor scan job's command under a lower priority and a
+    /// memory cap (used by `rampart sensor`).
+    #[command(name = "sensor-job-exec", hide = true)]
+    SensorJobExec(SensorJobExecArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The first run spends --enroll-token and keeps the agent's credential in \
+--state-dir (mode 0600); later runs need no token.\n\
+Discovery mode: procfs polling (eBPF is not built yet).\n\
+Stop with Ctrl-C or SIGTERM."
+)]
+pub struct SensorArgs {
+    /// The console's base URL (https://HOST:PORT).
+    #[arg(long, env = "RAMPART_SENSOR_CONSOLE", value_name = "URL")]
+    pub console: String,
+    /// One-time enrollment token (rme_...) from an admin; needed on the
+    /// first run only. Prefer the environment variable.
+    #[arg(
+        long,
+        env = "RAMPART_SENSOR_ENROLL_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub enroll_token: Option<String>,
+    /// Where the agent's credential is kept. Default: $XDG_STATE_HOME/rampart/sensor,
+    /// else ~/.local/state/rampart/sensor (/var/lib/rampart/sensor as root).
+    #[arg(long, env = "RAMPART_SENSOR_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Seconds between reports (the console may ask for longer).
+    #[arg(long, env = "RAMPART_SENSOR_INTERVAL", value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub interval: u64,
+    /// CA certificate (PEM) to trust for the console, such as the console's
+    /// generated DATA_DIR/tls/cert.pem. Default: the built-in web PKI roots.
+    #[arg(long, env = "RAMPART_SENSOR_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Scan jobs run at once (0: run none).
+    #[arg(
+        long,
+        env = "RAMPART_SENSOR_MAX_JOBS",
+        value_name = "N",
+        default_value_t = 2
+    )]
+    pub max_jobs: usize,
+    /// Address-space cap of each scan job's process, in MiB.
+    #[arg(long, env = "RAMPART_SENSOR_JOB_MEMORY_MIB", value_name = "MIB", default_value_t = 2048,
+          value_parser = clap::value_parser!(u64).range(64..))]
+    pub job_memory_mib: u64,
+    /// Niceness of scan job processes (0-19).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub job_nice: i32,
+    /// Do not probe the cloud instance metadata service.
+    #[arg(long)]
+    pub no_cloud_metadata: bool,
+    /// Base URL of the cloud instance metadata service.
+    #[arg(
+        long,
+        env = "RAMPART_SENSOR_METADATA_URL",
+        value_name = "URL",
+        default_value = "http://169.254.169.254"
+    )]
+    pub metadata_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SensorJobExecArgs {
+    /// Niceness to take.
+    #[arg(long, default_value_t = 10)]
+    pub nice: i32,
+    /// RLIMIT_AS in bytes.
+    #[arg(long)]
+    pub memory_limit: u64,
+    /// The program and its arguments.
+    #[arg(last = true, required = true)]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -9,12 +9,14 @@ mod commands;
 mod config;
 mod console;
 mod db;
+mod jobs;
 mod malware;
 mod output;
 mod posture;
 mod progress;
 mod report;
 mod secret;
+mod sensor;
 mod vuln;
 
 use std::process::ExitCode;
@@ -78,6 +80,11 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Posture(args::PostureCommand::Explain(a)) => commands::posture_explain(a),
         Command::Posture(args::PostureCommand::Check(a)) => commands::posture_check(a),
         Command::Bench(crate::bench::BenchCommand::Agents(a)) => bench::agents(a),
+        Command::SensorJobExec(a) => sensor::job_exec(a),
+        Command::Sensor(a) => {
+            config::check_env(std::env::vars())?;
+            sensor::run(a)
+        }
         other => {
             // Commands that read configuration refuse unknown RAMPART_
             // variables, so a misspelt setting is noticed.
@@ -98,6 +105,8 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 | Command::Db(_)
                 | Command::Rules(_)
                 | Command::Bench(_)
+                | Command::Sensor(_)
+                | Command::SensorJobExec(_)
                 | Command::Posture(_) => Ok(exit::OK),
             }
         }

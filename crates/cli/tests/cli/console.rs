@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use crate::{rampart, run, stderr};
 
-struct Running {
-    child: Child,
+pub struct Running {
+    pub child: Child,
     lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
+    pub seen: Vec<String>,
 }
 
 impl Running {
     /// Waits for a stderr line containing `needle`.
-    fn wait_for(&mut self, needle: &str) -> String {
+    pub fn wait_for(&mut self, needle: &str) -> String {
         loop {
             let line = self
                 .lines
@@ -37,7 +37,7 @@ impl Drop for Running {
     }
 }
 
-fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
+pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
     let mut cmd = rampart();
     cmd.arg("console").args(args);
     for (k, v) in envs {
@@ -65,7 +65,7 @@ fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
     }
 }
 
-fn client(cert_pem: &[u8]) -> ureq::Agent {
+pub fn client(cert_pem: &[u8]) -> ureq::Agent {
     let cert = ureq::tls::Certificate::from_pem(cert_pem).unwrap();
     ureq::Agent::config_builder()
         .tls_config(

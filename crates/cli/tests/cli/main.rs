@@ -11,6 +11,7 @@ mod posture;
 mod registry;
 mod sbom;
 mod secrets;
+mod sensor;
 mod vuln;
 
 use std::path::{Path, PathBuf};
@@ -159,6 +160,7 @@ fn help_pages_match_golden_files() {
         ("help-completions.txt", &["completions", "--help"]),
         ("help-posture.txt", &["posture", "--help"]),
         ("help-console.txt", &["console", "--help"]),
+        ("help-sensor.txt", &["sensor", "--help"]),
     ];
     for (name, args) in pages {
         let o = run(args);

@@ -1,0 +1,26 @@
+//! Fuzz target: the sensor's parsers of kernel and runtime text
+//! (`/proc/net/{tcp,udp}[6]`, `/proc/PID/cgroup`, `/proc/PID/stat`,
+//! `/proc/net/if_inet6`, `os-release`, container runtime HTTP answers) and
+//! the command-line redaction. None may panic, and redaction is idempotent.
+#![no_main]
+
+use rampart_model::agent::Proto;
+use rampart_sensor::{cgroup, containers, host, net, process, redact};
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = net::parse_proc_net(&text, Proto::Tcp);
+    let _ = net::parse_proc_net(&text, Proto::Udp);
+    let _ = cgroup::parse_cgroup(&text);
+    let _ = process::parse_stat(&text);
+    let _ = process::parse_status_uid(&text);
+    let _ = process::parse_passwd(&text);
+    let _ = host::parse_if_inet6(&text);
+    let _ = host::parse_os_release(&text);
+    let _ = containers::parse_http_response(data);
+    let _ = containers::parse_container_list(data, "docker");
+    let args: Vec<String> = text.split('\0').map(str::to_string).collect();
+    let once = redact::redact_cmdline(&args);
+    assert_eq!(once.len(), args.len());
+    assert_eq!(redact::redact_cmdline(&once), once);
+});
