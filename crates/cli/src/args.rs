@@ -122,6 +122,8 @@ pub enum Command {
     Posture(PostureCommand),
     /// Run the console: the HTTPS API server with users, tokens and the audit log.
     Console(ConsoleArgs),
+    /// Start a console and a sensor for this machine, enrolled automatically.
+    Up(crate::up::UpArgs),
     /// Load generators and measurements against a running console.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),

@@ -73,10 +73,16 @@ pub fn config(file: &ConsoleFileConfig, a: &ConsoleArgs) -> Result<ConsoleConfig
         node_remove_secs: file.node_remove_secs,
         finding_retention_days: file.finding_retention_days,
     };
+    // Central (registry) scans run as child `rampart scan` processes.
+    let exe = std::env::current_exe().context("finding the rampart executable for scans")?;
+    cfg.executor = Some(std::sync::Arc::new(crate::central::CentralExecutor::new(
+        &exe,
+        &cfg.data_dir.join("jobs"),
+    )));
     Ok(cfg)
 }
 
-async fn stop_signal() -> Result<&'static str> {
+pub async fn stop_signal() -> Result<&'static str> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     tokio::select! {
@@ -98,6 +104,21 @@ pub fn run(file: &ConsoleFileConfig, a: &ConsoleArgs, quiet: bool) -> Result<u8>
         let console = rampart_console::start(cfg)
             .await
             .with_context(|| format!("starting the console (data in {})", data_dir.display()))?;
+        announce(&console, quiet);
+        let why = stop_signal().await?;
+        if !quiet {
+            eprintln!("{why}: stopping");
+        }
+        console.shutdown().await;
+        Ok(exit::OK)
+    })
+}
+
+/// Says on stderr how to reach the console: the first admin's password
+/// when this start generated it (even with `quiet`: it is shown once), the
+/// certificate, the address.
+pub fn announce(console: &rampart_console::Console, quiet: bool) {
+    {
         let tls = console.tls();
         match console.initial_admin() {
             InitialAdmin::Generated { username, password } => {
@@ -130,11 +151,5 @@ pub fn run(file: &ConsoleFileConfig, a: &ConsoleArgs, quiet: bool) -> Result<u8>
                 console.store().kind().name()
             );
         }
-        let why = stop_signal().await?;
-        if !quiet {
-            eprintln!("{why}: stopping");
-        }
-        console.shutdown().await;
-        Ok(exit::OK)
-    })
+    }
 }

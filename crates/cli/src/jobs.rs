@@ -38,6 +38,25 @@ pub fn scan_target(target: &str) -> String {
 
 impl JobExecutor for ChildExecutor {
     fn run(&self, job: &Job, target: &str, cancel: &Stop) -> Result<ScanResults, String> {
+        self.run_with_env(job, target, cancel, &[])
+    }
+}
+
+impl ChildExecutor {
+    /// [`JobExecutor::run`] with extra environment variables for the child
+    /// (registry credentials: never on its command line, where `ps` shows
+    /// them).
+    ///
+    /// # Errors
+    /// The scan could not start, failed, was cancelled, or its report does
+    /// not read.
+    pub fn run_with_env(
+        &self,
+        job: &Job,
+        target: &str,
+        cancel: &Stop,
+        env: &[(&str, &str)],
+    ) -> Result<ScanResults, String> {
         std::fs::create_dir_all(&self.work_dir)
             .map_err(|e| format!("{}: {e}", self.work_dir.display()))?;
         let safe: String = target
@@ -67,6 +86,9 @@ impl JobExecutor for ChildExecutor {
             .arg(&out);
         if !job.scanners.is_empty() {
             cmd.arg("--scanners").arg(job.scanners.join(","));
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())

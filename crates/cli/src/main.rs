@@ -5,6 +5,7 @@
 
 mod args;
 mod bench;
+mod central;
 mod commands;
 mod config;
 mod console;
@@ -17,6 +18,7 @@ mod progress;
 mod report;
 mod secret;
 mod sensor;
+mod up;
 mod vuln;
 
 use std::process::ExitCode;
@@ -99,6 +101,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                     commands::posture_facts(&ctx, a)
                 }
                 Command::Console(a) => console::run(&ctx.cfg.console, a, cli.global.quiet),
+                Command::Up(a) => up::run(&ctx.cfg.console, a, cli.global.quiet),
                 Command::Version
                 | Command::Completions(_)
                 | Command::Init(_)
