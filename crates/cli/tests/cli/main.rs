@@ -6,6 +6,7 @@
 #[path = "../../../source/tests/common/mod.rs"]
 mod common;
 mod console;
+mod fleet;
 mod malware;
 mod posture;
 mod registry;
