@@ -104,8 +104,18 @@ else:
     time.sleep(3600)
 ";
 
+/// The Python interpreter itself (not a version manager's wrapper, whose
+/// pid would not be the interpreter's).
+fn python_exe() -> String {
+    let o = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
 fn python(mode: &str, host: &str, port: u16) -> Command {
-    let mut c = Command::new("python3");
+    let mut c = Command::new(python_exe());
     c.args(["-c", PEER, mode, host, &port.to_string()]);
     c
 }
@@ -148,15 +158,22 @@ fn api(
 }
 
 /// Polls `f` every 250 ms until it returns `Some`, for at most `secs`.
-fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+fn try_eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(v) = f() {
-            return v;
+            return Some(v);
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() >= deadline {
+            return None;
+        }
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// [`try_eventually`], failing the test on timeout.
+fn eventually<T>(secs: u64, what: &str, f: impl FnMut() -> Option<T>) -> T {
+    try_eventually(secs, f).unwrap_or_else(|| panic!("timed out waiting for {what}"))
 }
 
 /// A console with short topology and scan timings, and an admin session.
@@ -244,7 +261,7 @@ fn process_node(topo: &Value, pid: u32) -> Option<Value> {
     topo["nodes"]
         .as_array()?
         .iter()
-        .find(|n| n["kind"] == "process" && n["attributes"]["pid"] == pid)
+        .find(|n| n["type"] == "process" && n["attributes"]["pid"] == pid)
         .cloned()
 }
 
@@ -296,8 +313,10 @@ fn a_sensor_feeds_the_console_topology_runs_a_scan_and_goes_inactive() {
     let host_id = host["id"].as_i64().unwrap();
     assert_eq!(host["active"], true);
     let (srv_pid, cli_pid) = (server.child.id(), client_proc.child.id());
-    let (topo, srv, cli) = eventually(30, "both test processes and their edges", || {
+    let mut last = Value::Null;
+    let found = try_eventually(30, || {
         let topo = c.topology();
+        last = topo.clone();
         let srv = process_node(&topo, srv_pid)?;
         let cli = process_node(&topo, cli_pid)?;
         let edges = topo["edges"].as_array()?;
@@ -309,6 +328,23 @@ fn a_sensor_feeds_the_console_topology_runs_a_scan_and_goes_inactive() {
         });
         (listens && connects).then_some((topo.clone(), srv, cli))
     });
+    let Some((topo, srv, cli)) = found else {
+        let mine: Vec<&Value> = last["nodes"]
+            .as_array()
+            .map(|n| {
+                n.iter()
+                    .filter(|n| {
+                        n["attributes"]["pid"] == srv_pid || n["attributes"]["pid"] == cli_pid
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        panic!(
+            "the test processes ({srv_pid}, {cli_pid}) and their edges did not appear; \
+             their nodes: {mine:?}; edges: {}",
+            last["edges"]
+        );
+    };
     assert_eq!(srv["parent_id"], host_id, "{srv}");
     assert_eq!(cli["parent_id"], host_id, "{cli}");
     let runs = topo["edges"]
@@ -324,7 +360,7 @@ fn a_sensor_feeds_the_console_topology_runs_a_scan_and_goes_inactive() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|n| n["kind"] == "internet"),
+            .any(|n| n["type"] == "internet"),
         "loopback traffic made an internet node"
     );
 
@@ -359,7 +395,7 @@ fn a_sensor_feeds_the_console_topology_runs_a_scan_and_goes_inactive() {
     let _ = sensor.child.wait();
     eventually(60, "the host to go inactive", || {
         let v = c.get(&format!("/api/v1/nodes/{host_id}"));
-        (v["node"]["active"] == false).then_some(())
+        (v["active"] == false).then_some(())
     });
     drop(c.proc);
 }
@@ -573,10 +609,11 @@ fn two_sensors_in_network_namespaces_make_a_host_to_host_edge() {
         };
         let script = format!(
             "mount --bind {mid} /etc/machine-id && hostname {name} && \
-             python3 -c \"$PEER\" {mode} {addr} {port} & \
+             {python} -c \"$PEER\" {mode} {addr} {port} & \
              exec {bin} sensor --console {url} --enroll-token {enroll} --state-dir {state} \
              --ca-cert {cert} --interval 1 --no-cloud-metadata --max-jobs 0",
             mid = dir.join("machine-id").display(),
+            python = python_exe(),
             bin = bin().display(),
             state = dir.join("state").display(),
             cert = cert.display(),
@@ -620,7 +657,7 @@ fn two_sensors_in_network_namespaces_make_a_host_to_host_edge() {
         };
         let hosts: Vec<(&str, String)> = nodes
             .iter()
-            .filter(|n| n["kind"] == "host")
+            .filter(|n| n["type"] == "host")
             .filter_map(|n| Some((n["name"].as_str()?, n["key"].as_str()?.to_string())))
             .collect();
         let a = hosts.iter().find(|(n, _)| *n == "lab-a")?.1.clone();
