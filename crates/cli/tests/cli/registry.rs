@@ -742,3 +742,144 @@ fn bearer_tokens_from_a_token_service() {
         stderr(&o)
     );
 }
+
+/// The console scans a registry image itself: the registry's credentials
+/// are stored encrypted, decrypted for the central runner, and passed to a
+/// child `rampart scan` in its environment; the findings land on the
+/// image's node.
+#[test]
+fn the_console_scans_a_registry_image_with_its_stored_credentials() {
+    if !tools_or_skip(
+        "the_console_scans_a_registry_image_with_its_stored_credentials",
+        &["docker-registry", "skopeo", "htpasswd"],
+    ) {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let htpasswd = work.path().join("htpasswd");
+    let out = Command::new("htpasswd")
+        .args(["-Bbn", "carol", "central-pw-1"])
+        .output()
+        .unwrap();
+    std::fs::write(&htpasswd, out.stdout).unwrap();
+    let reg = Registry::start(&format!(
+        "auth:\n  htpasswd:\n    realm: rampart-test\n    path: {}\n",
+        htpasswd.display()
+    ));
+    let layout = work.path().join("layout");
+    super::common::sample().write_oci_dir(&layout, Some("v1"));
+    skopeo_copy(
+        &[
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "carol:central-pw-1",
+        ],
+        &format!("oci:{}:v1", layout.display()),
+        &format!("docker://{}/team/app:v1", reg.host()),
+    );
+
+    let data = work.path().join("data");
+    let mut console = super::console::start(
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("RAMPART_CONSOLE_DATA_DIR", data.to_str().unwrap()),
+            ("RAMPART_ADMIN_PASSWORD", "central-test-admin-password"),
+        ],
+    );
+    let line = console.wait_for("console listening on https://");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("https://"))
+        .unwrap()
+        .to_string();
+    let http = super::console::client(&std::fs::read(data.join("tls/cert.pem")).unwrap());
+    let call = |method: &str, path: &str, token: Option<&str>, body: serde_json::Value| {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{url}{path}"))
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let mut resp = http.run(req.body(body.to_string()).unwrap()).unwrap();
+        let status = resp.status().as_u16();
+        let v: serde_json::Value =
+            serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap_or_default();
+        (status, v)
+    };
+    let (_, login) = call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        serde_json::json!({"username": "admin", "password": "central-test-admin-password"}),
+    );
+    let admin = login["token"].as_str().unwrap().to_string();
+    let (s, registry) = call(
+        "POST",
+        "/api/v1/registries",
+        Some(&admin),
+        serde_json::json!({"name": "lab", "host": reg.host(), "insecure": true,
+                           "username": "carol", "password": "central-pw-1"}),
+    );
+    assert_eq!(s, 201, "{registry}");
+    let id = registry["id"].as_i64().unwrap();
+    let (s, scan) = call(
+        "POST",
+        &format!("/api/v1/registries/{id}/scan"),
+        Some(&admin),
+        serde_json::json!({"images": ["team/app:v1"], "scanners": ["posture", "secret"]}),
+    );
+    assert!(s == 201 || s == 200, "{scan}");
+    let scan_id = scan["id"].as_i64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let done = loop {
+        let (_, v) = call(
+            "GET",
+            &format!("/api/v1/scans/{scan_id}"),
+            Some(&admin),
+            serde_json::Value::Null,
+        );
+        if v["state"] != "queued" && v["state"] != "running" {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the central scan did not finish: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(done["state"], "succeeded", "{done}");
+    // Findings on the image's node (its posture checks run as root, with no
+    // health check...).
+    let (_, images) = call(
+        "GET",
+        "/api/v1/nodes?type=image",
+        Some(&admin),
+        serde_json::Value::Null,
+    );
+    assert_eq!(images["total"], 1, "{images}");
+    let node = images["items"][0]["id"].as_i64().unwrap();
+    let (_, findings) = call(
+        "GET",
+        &format!("/api/v1/findings?node={node}&limit=200"),
+        Some(&admin),
+        serde_json::Value::Null,
+    );
+    let kinds: std::collections::BTreeSet<&str> = findings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert!(kinds.contains("posture"), "{findings}");
+    // The password never reaches the API, the audit log or the console's log.
+    let (_, audit) = call(
+        "GET",
+        "/api/v1/audit?limit=200",
+        Some(&admin),
+        serde_json::Value::Null,
+    );
+    assert!(!audit.to_string().contains("central-pw-1"));
+    assert!(!registry.to_string().contains("central-pw-1"));
+    drop(console);
+}
