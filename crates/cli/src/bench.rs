@@ -238,6 +238,7 @@ impl SimAgent {
             host: None,
             upsert: Vec::new(),
             remove: Vec::new(),
+            runtime: None,
         };
         if self.acked.is_none() {
             r.host = Some(self.host.clone());
