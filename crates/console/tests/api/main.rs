@@ -8,6 +8,7 @@ mod pg;
 mod registries;
 mod settings_schedules;
 mod suite;
+mod threat;
 mod topo;
 
 /// Every scenario, by name.
@@ -48,6 +49,11 @@ both_backends_in!(settings_schedules as settings_and_schedules:
     scheduler_runs_in_the_background,
     audit_failure_rolls_back_the_action,
     postgres_pool_is_concurrent,
+);
+
+both_backends_in!(threat as threatgraph:
+    threat_ranking_from_reports_and_uploads,
+    live_python_loading_libssl_is_in_use,
 );
 
 both_backends_in!(registries as registry:
