@@ -122,6 +122,10 @@ pub enum Command {
     Posture(PostureCommand),
     /// Run the console: the HTTPS API server with users, tokens and the audit log.
     Console(ConsoleArgs),
+    /// ThreatGraph answers of a console: the most exploitable findings and
+    /// attack paths.
+    #[command(subcommand)]
+    Graph(crate::graph::GraphCommand),
     /// Load generators and measurements against a running console.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),

@@ -451,7 +451,7 @@ mod tests {
         assert_eq!(report.runtime, None);
         let back = serde_json::to_value(&report).unwrap();
         assert!(back.get("runtime").is_none());
-        let mut with = report.clone();
+        let mut with = report;
         with.runtime = Some(RuntimeUse {
             databases: vec!["deb".into()],
             processes: 3,

@@ -648,7 +648,7 @@ mod tests {
             base: Some(1),
             ..base.clone()
         };
-        rr.attach(&mut d, ru.clone());
+        rr.attach(&mut d, ru);
         assert!(d.runtime.is_none(), "unchanged");
         let mut d3 = Report {
             seq: 3,

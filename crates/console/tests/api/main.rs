@@ -64,6 +64,12 @@ both_backends_in!(registries as registry:
 );
 
 #[test]
+#[ignore = "a benchmark: about a minute and 1.3 GB (docs/BENCHMARKS.md)"]
+fn threat_top_is_fast_on_a_generated_fleet() {
+    threat::threat_top_is_fast_on_a_generated_fleet();
+}
+
+#[test]
 fn registry_client_paginates_and_authenticates() {
     registries::registry_client_paginates_and_authenticates(harness::Db::Sqlite);
 }

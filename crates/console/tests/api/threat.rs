@@ -300,7 +300,7 @@ pub fn threat_ranking_from_reports_and_uploads(db: Db) {
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["node"] == web_host.to_string())
+            .any(|f| f["node"].as_str() == Some(web_host.to_string().as_str()))
     );
     let p = c.get(&format!("/api/v1/threat/paths?node={db_host}"), &reader);
     assert_eq!(p.json["paths"], json!([]));
@@ -507,4 +507,68 @@ pub fn live_python_loading_libssl_is_in_use(db: Db) {
         "live: python3 maps {} {} ({}); in use on the host running it, not on the other",
         ssl.name, ssl.version, ssl.files[0]
     );
+}
+
+/// The API's top-N over a generated fleet (10,000 hosts, 100,000
+/// containers, 1,000,000 findings by default; `RAMPART_THREAT_BENCH` =
+/// `HOSTS,CONTAINERS,FINDINGS` to change it), loaded straight into the
+/// console's analysis cache (not through the store), then asked over HTTPS.
+/// Ignored by default (about a minute and 1.3 GB); see docs/BENCHMARKS.md.
+pub fn threat_top_is_fast_on_a_generated_fleet() {
+    let (hosts, containers, findings) = std::env::var("RAMPART_THREAT_BENCH")
+        .ok()
+        .and_then(|v| {
+            let n: Vec<usize> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+            (n.len() == 3).then(|| (n[0], n[1], n[2]))
+        })
+        .unwrap_or((10_000, 100_000, 1_000_000));
+    let c = start!(Db::Sqlite);
+    let admin = c.admin();
+    // The background task's first (empty) analysis, then the fleet's.
+    top_until(&c, &admin, "", |_| true);
+    let t0 = Instant::now();
+    let input = rampart_graph::synth::fleet(hosts, containers, findings, 7);
+    let analysis = rampart_graph::Analysis::run(input).unwrap();
+    let built = t0.elapsed();
+    let node = analysis.top(1)[0].node.clone();
+    c.console
+        .as_ref()
+        .unwrap()
+        .threat()
+        .install(analysis, 0, built);
+    let mut report = Vec::new();
+    for query in [
+        "/api/v1/threat/top?limit=20".to_string(),
+        "/api/v1/threat/top?limit=100".to_string(),
+        "/api/v1/threat/top?limit=1000".to_string(),
+        format!("/api/v1/threat/top?limit=20&node={node}"),
+        "/api/v1/threat/paths?limit=20".to_string(),
+        "/api/v1/threat/graph?group_by=host&top=5".to_string(),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            let a = c.get(&query, &admin);
+            times.push(t.elapsed());
+            assert_eq!(a.status, 200, "{query}: {:#}", a.json);
+        }
+        times.sort();
+        report.push((query, times[times.len() / 2], times[times.len() - 1]));
+    }
+    println!(
+        "fleet {hosts} hosts / {containers} containers / {findings} findings: analysis {:.2} s",
+        built.as_secs_f64()
+    );
+    for (q, median, max) in &report {
+        println!(
+            "{q}: median {:.1} ms, max {:.1} ms",
+            median.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3
+        );
+    }
+    for (q, median, _) in &report {
+        if q.contains("/top") {
+            assert!(median.as_millis() < 200, "{q}: {median:?}");
+        }
+    }
 }
