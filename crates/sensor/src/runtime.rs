@@ -620,6 +620,78 @@ mod tests {
         assert_eq!(names, vec![("apk", "busybox"), ("apk", "musl")]);
     }
 
+    fn rss_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The cost on this machine: `SPAWN` extra `sleep` processes (default
+    /// 400, so about 500 in all), a first collection (every process new,
+    /// the package index built), then steady-state collections. Run with
+    /// `cargo test -p rampart-sensor --lib runtime::tests::live_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement on the live host"]
+    fn live_cost() {
+        let spawn: usize = std::env::var("SPAWN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(400);
+        let mut children: Vec<_> = (0..spawn)
+            .map(|_| {
+                std::process::Command::new("sleep")
+                    .arg("120")
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut discovery = crate::collect::Collector::new(crate::collect::CollectorConfig::live());
+        let state = discovery.collect().unwrap();
+        let before = rss_kib();
+        let mut c = RuntimeCollector::new(RuntimeConfig::live());
+        let t = std::time::Instant::now();
+        let first = c.collect(&state);
+        let first_t = t.elapsed();
+        let after_first = rss_kib();
+        let mut steady = Vec::new();
+        for _ in 0..29 {
+            let t = std::time::Instant::now();
+            c.collect(&state);
+            steady.push(t.elapsed());
+        }
+        let t = std::time::Instant::now();
+        c.collect(&state); // the 30th: every process read again
+        let reread = t.elapsed();
+        steady.sort();
+        println!(
+            "processes {} (host {}), packages indexed {}, in use {}, files in use {}",
+            state
+                .entities
+                .keys()
+                .filter(|k| k.kind == rampart_model::agent::EntityKind::Process)
+                .count(),
+            first.processes,
+            c.known_packages(),
+            first.packages.len(),
+            first.files_in_use
+        );
+        println!(
+            "first collection {:.1} ms (index + every process), steady median {:.2} ms, max {:.2} ms, full re-read {:.1} ms; RSS +{} KiB (index and caches)",
+            first_t.as_secs_f64() * 1e3,
+            steady[steady.len() / 2].as_secs_f64() * 1e3,
+            steady[steady.len() - 1].as_secs_f64() * 1e3,
+            reread.as_secs_f64() * 1e3,
+            after_first.saturating_sub(before)
+        );
+        for ch in &mut children {
+            let _ = ch.kill();
+            let _ = ch.wait();
+        }
+    }
+
     #[test]
     fn deltas_carry_runtime_only_when_it_changed() {
         let base = Report {

@@ -6,6 +6,7 @@
 #[path = "../../../source/tests/common/mod.rs"]
 mod common;
 mod console;
+mod graph;
 mod malware;
 mod posture;
 mod registry;
@@ -161,6 +162,8 @@ fn help_pages_match_golden_files() {
         ("help-posture.txt", &["posture", "--help"]),
         ("help-console.txt", &["console", "--help"]),
         ("help-sensor.txt", &["sensor", "--help"]),
+        ("help-graph-top.txt", &["graph", "top", "--help"]),
+        ("help-graph-paths.txt", &["graph", "paths", "--help"]),
     ];
     for (name, args) in pages {
         let o = run(args);
