@@ -125,11 +125,10 @@ fn get(args: &ConsoleClientArgs, path: &str) -> Result<Value> {
 }
 
 fn node_label(answer: &Value, id: &str) -> String {
+    let kind = answer["nodes"][id]["kind"].as_str().unwrap_or("node");
     match answer["nodes"][id]["name"].as_str() {
-        Some(name) => format!(
-            "{name} ({} {id})",
-            answer["nodes"][id]["kind"].as_str().unwrap_or("node")
-        ),
+        Some(_) if kind == "internet" => "internet".to_string(),
+        Some(name) => format!("{name} ({kind} {id})"),
         None => id.to_string(),
     }
 }
@@ -151,13 +150,20 @@ fn runtime(f: &Value) -> String {
     }
 }
 
-fn points(p: &Value) -> String {
-    let v = p.as_f64().unwrap_or(0.0);
-    if v >= 0.0 {
-        format!("+{v}")
+/// Points with a sign and at most two decimals (`+30`, `-15`, `+0.15`).
+#[must_use]
+pub fn signed_points(v: f64) -> String {
+    let s = format!("{v:+.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "+0".into()
     } else {
-        format!("{v}")
+        s.to_string()
     }
+}
+
+fn points(p: &Value) -> String {
+    signed_points(p.as_f64().unwrap_or(0.0))
 }
 
 /// The table of `graph top`.
@@ -190,7 +196,7 @@ pub fn top_table(answer: &Value) -> String {
         for r in f["reasons"].as_array().map_or(&[][..], Vec::as_slice) {
             let _ = writeln!(
                 out,
-                "        {:<12} {:>6}  {}",
+                "        {:<13} {:>6}  {}",
                 r["factor"].as_str().unwrap_or("-"),
                 points(&r["points"]),
                 r["detail"].as_str().unwrap_or("")
@@ -200,7 +206,7 @@ pub fn top_table(answer: &Value) -> String {
     let s = &answer["summary"];
     let _ = writeln!(
         out,
-        "\n{} findings on {} nodes; {} nodes exposed, {} reachable from the internet",
+        "\n{} findings on {} nodes; exposed to the internet: {} nodes, reachable from it: {}",
         s["findings"], s["nodes"], s["exposed"], s["reachable"]
     );
     out
@@ -248,11 +254,12 @@ pub fn paths_table(answer: &Value, node: i64) -> String {
     if !findings.is_empty() {
         out.push_str("findings along the path:\n");
         for f in findings {
+            let id = f["id"].as_str().unwrap_or("-");
             let _ = writeln!(
                 out,
-                "     {:>5.1}  finding {} on {}",
+                "     {:>5.1}  {} (finding {id}) on {}",
                 f["score"].as_f64().unwrap_or(0.0),
-                f["id"].as_str().unwrap_or("-"),
+                answer["rules"][id].as_str().unwrap_or("-"),
                 node_label(answer, f["node"].as_str().unwrap_or(""))
             );
         }

@@ -182,6 +182,24 @@ fn exploitability(target: &str, kind: &str, findings: &[Finding]) -> Vec<Option<
     }
 }
 
+/// `factor: points: detail` lines (SARIF properties).
+fn reason_lines(r: &RankedFinding) -> Vec<String> {
+    r.reasons
+        .iter()
+        .map(|x| {
+            let factor = serde_json::to_value(x.factor)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!(
+                "{factor}: {}: {}",
+                crate::graph::signed_points(x.points),
+                x.detail
+            )
+        })
+        .collect()
+}
+
 /// The JSON of an exploitability score.
 fn exploitability_json(r: &RankedFinding) -> Value {
     json!({
@@ -309,14 +327,7 @@ impl Section for VulnReport {
                     "risk": f.risk.score,
                     "riskReasons": f.risk.reasons,
                     "exploitability": x.as_ref().map(|x| x.score),
-                    "exploitabilityReasons": x.as_ref().map(|x| x
-                        .reasons
-                        .iter()
-                        .map(|r| format!("{}: {:+}: {}", serde_json::to_value(r.factor)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default(), r.points, r.detail))
-                        .collect::<Vec<_>>()),
+                    "exploitabilityReasons": x.as_ref().map(reason_lines),
                 }),
                 json: {
                     let mut v = serde_json::to_value(f).unwrap_or(Value::Null);

@@ -182,6 +182,8 @@ pub struct ThreatPaths {
     pub reach: Option<rampart_graph::Reach>,
     /// Every node the paths name.
     pub nodes: BTreeMap<String, NodeLabel>,
+    /// The rule (advisory, check) of each finding the paths list.
+    pub rules: BTreeMap<String, String>,
 }
 
 /// Attack paths from the internet: to one node, or the fleet's top paths
@@ -231,11 +233,17 @@ pub async fn paths(
             }
         }
     }
+    let rules = paths
+        .iter()
+        .flat_map(|p| &p.findings)
+        .filter_map(|f| a.explain(&f.id).map(|r| (f.id.clone(), r.rule_id)))
+        .collect();
     Ok(Json(ThreatPaths {
         computed_at: rfc3339(c.computed_at),
         paths,
         reach,
         nodes,
+        rules,
     }))
 }
 
