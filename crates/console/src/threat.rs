@@ -22,12 +22,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use rampart_graph::{
-    Analysis, Direction, Edge, Finding, FindingKind, GraphInput, Node, NodeKind, PackageFiles,
-    PackageRef, Proto, RuntimeEvidence, VulnerabilityFacts,
+    Analysis, Direction, Edge, Finding, FindingKind, GraphInput, GroupBy, GroupSummary, Node,
+    NodeKind, PackageFiles, PackageRef, Proto, RuntimeEvidence, VulnerabilityFacts,
 };
 use rampart_model::Severity;
 use serde_json::Value;
@@ -47,6 +47,35 @@ pub struct Computed {
     pub computed_at: i64,
     /// How long building the input and the analysis took.
     pub took: Duration,
+    /// Grouped views, computed on first use per grouping (with the most
+    /// findings per group the API allows) and kept with the analysis.
+    groups: [OnceLock<Vec<GroupSummary>>; 6],
+}
+
+/// The most findings per group the API lists.
+pub const MAX_GROUP_TOP: usize = 100;
+
+impl Computed {
+    /// The grouped view by `by` with at most `top` (up to [`MAX_GROUP_TOP`])
+    /// findings per group; the first call per grouping walks every node.
+    pub fn groups(&self, by: GroupBy, top: usize) -> Vec<GroupSummary> {
+        let slot = match by {
+            GroupBy::Auto => 0,
+            GroupBy::Cluster => 1,
+            GroupBy::Namespace => 2,
+            GroupBy::Account => 3,
+            GroupBy::Region => 4,
+            GroupBy::Host => 5,
+        };
+        let all = self.groups[slot].get_or_init(|| self.analysis.groups(by, MAX_GROUP_TOP));
+        all.iter()
+            .map(|g| {
+                let mut g = g.clone();
+                g.top.truncate(top);
+                g
+            })
+            .collect()
+    }
 }
 
 /// The cached analysis, shared by the API handlers.
@@ -70,6 +99,7 @@ impl ThreatCache {
                 analysis,
                 computed_at,
                 took,
+                groups: Default::default(),
             }));
         }
     }

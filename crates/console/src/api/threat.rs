@@ -305,14 +305,23 @@ pub async fn graph(
         }
     };
     let top = q.top.unwrap_or(5);
-    if top > 100 {
-        return Err(ApiError::bad_request("top must be between 0 and 100"));
+    if top > crate::threat::MAX_GROUP_TOP {
+        return Err(ApiError::bad_request(format!(
+            "top must be between 0 and {}",
+            crate::threat::MAX_GROUP_TOP
+        )));
     }
     let c = computed(&state)?;
+    let computed_at = rfc3339(c.computed_at);
+    let summary = c.analysis.summary();
+    // The first grouping of an analysis walks every node: off the runtime.
+    let groups = tokio::task::spawn_blocking(move || c.groups(by, top))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(ThreatGroups {
-        computed_at: rfc3339(c.computed_at),
+        computed_at,
         group_by: name,
-        summary: c.analysis.summary(),
-        groups: c.analysis.groups(by, top),
+        summary,
+        groups,
     }))
 }
