@@ -547,3 +547,226 @@ pub fn build_input(data: &ThreatData) -> GraphInput {
         ..GraphInput::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::threat::HostRuntime;
+    use rampart_model::agent::{PackageInUse, RuntimeUse};
+    use serde_json::json;
+
+    fn node(id: i64, kind: &str, key: &str, attributes: Value) -> ThreatNode {
+        ThreatNode {
+            id,
+            kind: kind.into(),
+            key: key.into(),
+            name: format!("n{id}"),
+            attributes: Some(attributes),
+        }
+    }
+
+    fn edge(kind: &str, source: i64, target: Option<i64>, attributes: Value) -> ThreatEdge {
+        ThreatEdge {
+            kind: kind.into(),
+            source,
+            target,
+            attributes: Some(attributes),
+        }
+    }
+
+    fn data() -> ThreatData {
+        ThreatData {
+            nodes: vec![
+                node(1, "internet", "internet", json!({})),
+                node(
+                    2,
+                    "host",
+                    "m1",
+                    json!({"hostname": "web", "interfaces": [
+                        {"addresses": ["34.1.2.3/24", "not-an-address", "fe80::1/64"]}],
+                        "cloud": {"public_ipv4": "52.0.0.1", "account_id": "123", "region": "eu"}}),
+                ),
+                node(3, "process", "m1/10:1", json!({})),
+                node(4, "container", "c1", json!({})),
+                node(5, "image", "sha256:i", json!({})),
+            ],
+            edges: vec![
+                edge("runs", 2, Some(3), json!({})),
+                edge("runs", 2, Some(4), json!({})),
+                edge("instance_of", 4, Some(5), json!({})),
+                edge(
+                    "listens",
+                    3,
+                    Some(2),
+                    json!({"proto": "tcp", "address": "0.0.0.0", "port": 443}),
+                ),
+                edge(
+                    "listens",
+                    3,
+                    Some(2),
+                    json!({"proto": "tcp", "address": "bogus", "port": 80}),
+                ),
+                edge(
+                    "connects",
+                    1,
+                    Some(3),
+                    json!({"direction": "inbound", "port": 443,
+                    "peers": [{"address": "81.2.3.4"}, {"address": "82.2.3.4"}]}),
+                ),
+                edge(
+                    "connects",
+                    3,
+                    None,
+                    json!({"direction": "outbound", "port": 5432,
+                    "peers": [{"address": "10.9.9.9"}]}),
+                ),
+                // An edge to a node that is no longer active is left out.
+                edge("runs", 2, Some(99), json!({})),
+            ],
+            findings: vec![
+                ThreatFinding {
+                    id: 7,
+                    node_id: 2,
+                    kind: "vulnerability".into(),
+                    rule_id: "CVE-1".into(),
+                    severity: "high".into(),
+                    evidence: Some(json!({
+                        "package_name": "libssl3", "package_version": "3.0",
+                        "purl": "pkg:deb/debian/libssl3@3.0",
+                        "cvss": [{"base_score": 11.0, "vector": "x"},
+                                 {"base_score": 7.5, "vector": "CVSS:3.1/AV:N"}],
+                        "epss": {"score": 1.5, "percentile": 0.5},
+                        "kev": {"ransomware": true}, "fixed_versions": ["3.1"],
+                    })),
+                },
+                ThreatFinding {
+                    id: 8,
+                    node_id: 2,
+                    kind: "vulnerability".into(),
+                    rule_id: "CVE-2".into(),
+                    severity: "nonsense".into(),
+                    evidence: Some(json!({
+                        "package_name": "zlib1g", "package_version": "1",
+                        "purl": "pkg:deb/debian/zlib1g@1",
+                    })),
+                },
+                ThreatFinding {
+                    id: 9,
+                    node_id: 2,
+                    kind: "vulnerability".into(),
+                    rule_id: "CVE-3".into(),
+                    severity: "low".into(),
+                    evidence: Some(json!({
+                        "package_name": "bash", "package_version": "5",
+                        "purl": "pkg:rpm/redhat/bash@5",
+                    })),
+                },
+            ],
+            runtime: vec![HostRuntime {
+                machine_id: "m1".into(),
+                runtime: RuntimeUse {
+                    databases: vec!["deb".into()],
+                    processes: 1,
+                    files_in_use: 1,
+                    packages: vec![PackageInUse {
+                        ecosystem: "deb".into(),
+                        name: "libssl3".into(),
+                        version: "3.0-other".into(),
+                        files: vec!["/usr/lib/libssl.so.3".into()],
+                    }],
+                    language_files: vec![],
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn store_data_maps_to_a_valid_graph_input() {
+        let input = build_input(&data());
+        let host = input.nodes.iter().find(|n| n.id == "2").unwrap();
+        assert_eq!(
+            host.addresses,
+            vec!["34.1.2.3/24", "fe80::1/64", "52.0.0.1"]
+        );
+        assert_eq!(host.account.as_deref(), Some("123"));
+        assert_eq!(host.hostnames, vec!["web"]);
+        let kinds: Vec<&str> = input
+            .edges
+            .iter()
+            .map(|e| match e {
+                Edge::Runs { .. } => "runs",
+                Edge::ProcessIn { .. } => "process_in",
+                Edge::FromImage { .. } => "from_image",
+                Edge::Holds { .. } => "holds",
+                Edge::Listens { .. } => "listens",
+                Edge::Connects { .. } => "connects",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "process_in",
+                "runs",
+                "from_image",
+                "listens",
+                "connects",
+                "connects",
+                "connects"
+            ]
+        );
+        // Inbound from the internet: one edge per peer, from the local node.
+        assert!(input.edges.contains(&Edge::Connects {
+            source: "3".into(),
+            target: "1".into(),
+            direction: Direction::Inbound,
+            peer_address: "82.2.3.4".into(),
+            peer_port: None,
+            local_port: Some(443),
+        }));
+        // An unmonitored private peer: to the internet node, never exposing.
+        assert!(input.edges.contains(&Edge::Connects {
+            source: "3".into(),
+            target: "1".into(),
+            direction: Direction::Outbound,
+            peer_address: "10.9.9.9".into(),
+            peer_port: Some(5432),
+            local_port: None,
+        }));
+        let f = &input.findings[0];
+        let v = f.vulnerability.as_ref().unwrap();
+        assert_eq!(v.cvss_score, Some(7.5), "out-of-range scores are dropped");
+        assert_eq!(v.epss, None);
+        assert_eq!(v.epss_percentile, Some(0.5));
+        assert!(v.kev && v.ransomware);
+        assert_eq!(input.findings[1].severity, Severity::Unknown);
+        // Runtime: in use by ecosystem and name; not reported with a read
+        // database: an empty list; an rpm package on a dpkg host: nothing.
+        assert_eq!(input.runtime[0].files, vec!["/usr/lib/libssl.so.3"]);
+        let owned: Vec<(&str, usize)> = input
+            .ownership
+            .iter()
+            .map(|o| (o.name.as_str(), o.files.len()))
+            .collect();
+        assert_eq!(owned, [("libssl3", 1), ("zlib1g", 0)]);
+        let a = Analysis::run(input).unwrap();
+        let top = a.top(3);
+        assert_eq!(top[0].rule_id, "CVE-1");
+        assert_eq!(a.reach("3"), Some(rampart_graph::Reach::Hops { hops: 1 }));
+        let rt = |rule: &str| {
+            top.iter()
+                .find(|r| r.rule_id == rule)
+                .unwrap()
+                .runtime
+                .clone()
+        };
+        assert!(matches!(
+            rt("CVE-1"),
+            rampart_graph::RuntimeUse::InUse { .. }
+        ));
+        assert_eq!(rt("CVE-2"), rampart_graph::RuntimeUse::NotInUse);
+        assert!(matches!(
+            rt("CVE-3"),
+            rampart_graph::RuntimeUse::Unknown { .. }
+        ));
+    }
+}
