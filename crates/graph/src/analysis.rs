@@ -271,7 +271,11 @@ impl Analysis {
 
     /// A stored score as the f64 the reasons produce (one decimal).
     pub(crate) fn stored_score(&self, fi: u32) -> f64 {
-        crate::score::shown(f64::from(self.scores[fi as usize]))
+        // The stored key is single precision: drop its noise (51.35 is kept
+        // as 51.349998) before rounding, so the shown score is the one
+        // `explain` computes in double precision.
+        let raw = (f64::from(self.scores[fi as usize]) * 1e4).round() / 1e4;
+        crate::score::shown(raw)
     }
 }
 
