@@ -271,11 +271,16 @@ impl Analysis {
 
     /// A stored score as the f64 the reasons produce (one decimal).
     pub(crate) fn stored_score(&self, fi: u32) -> f64 {
-        // The stored key is single precision: drop its noise (51.35 is kept
-        // as 51.349998) before rounding, so the shown score is the one
-        // `explain` computes in double precision.
-        let raw = (f64::from(self.scores[fi as usize]) * 1e4).round() / 1e4;
-        crate::score::shown(raw)
+        // The stored key is single precision (51.35 is kept as 51.349998):
+        // rounding it can show 0.1 less or more than `explain`, which
+        // scores in double precision. Score again the same way instead
+        // (a few lookups; used for the handful of findings an answer lists).
+        let i = fi as usize;
+        crate::score::shown(crate::score::score(
+            &self.graph.input.findings[i],
+            &self.context(i),
+            None,
+        ))
     }
 }
 
