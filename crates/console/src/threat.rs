@@ -53,7 +53,7 @@ pub struct Computed {
 }
 
 /// The most findings per group the API lists.
-pub const MAX_GROUP_TOP: usize = 100;
+pub const MAX_GROUP_TOP: usize = 20;
 
 impl Computed {
     /// The grouped view by `by` with at most `top` (up to [`MAX_GROUP_TOP`])

@@ -254,7 +254,7 @@ pub struct GroupQuery {
     /// `auto` (default: namespace when known, else account/region, else
     /// host), `cluster`, `namespace`, `account`, `region` or `host`.
     pub group_by: Option<String>,
-    /// The best findings listed per group, 0-100 (default 5).
+    /// The best findings listed per group, 0-20 (default 5).
     pub top: Option<usize>,
 }
 
