@@ -95,7 +95,7 @@ for backend in $BACKENDS; do
         mkdir -p "$WORK/pg" && chown postgres "$WORK/pg" 2>/dev/null || true
         as_pg "$PGBIN/initdb" -D "$WORK/pg" -A trust -U rampart >/dev/null
         PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-        as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
+        as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/server.log" -w \
             -o "-c listen_addresses=127.0.0.1 -p $PORT -k $WORK/pg -c max_connections=100" start >/dev/null
         as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U rampart rampart
         run_one postgres "postgres://rampart@127.0.0.1:$PORT/rampart?sslmode=disable"

@@ -124,6 +124,10 @@ pub enum Command {
     Console(ConsoleArgs),
     /// Start a console and a sensor for this machine, enrolled automatically.
     Up(crate::up::UpArgs),
+    /// ThreatGraph answers of a console: the most exploitable findings and
+    /// attack paths.
+    #[command(subcommand)]
+    Graph(crate::graph::GraphCommand),
     /// Load generators and measurements against a running console.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),

@@ -83,6 +83,11 @@ struct SimAgent {
     next_pid: u32,
     seq: u64,
     acked: Option<u64>,
+    /// What the console acknowledged: deltas are computed against it, so
+    /// a report the console pushed back (429) is folded into the next.
+    acked_state: BTreeMap<String, Entity>,
+    /// The state the report in flight describes.
+    in_flight: BTreeMap<String, Entity>,
     due: Instant,
 }
 
@@ -118,6 +123,8 @@ impl SimAgent {
             next_pid: 100,
             seq: 0,
             acked: None,
+            acked_state: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
             due,
         };
         for _ in 0..processes {
@@ -238,17 +245,38 @@ impl SimAgent {
             host: None,
             upsert: Vec::new(),
             remove: Vec::new(),
+            runtime: None,
         };
         if self.acked.is_none() {
             r.host = Some(self.host.clone());
             r.upsert = self.processes.values().cloned().collect();
         } else {
             for _ in 0..churn {
-                r.remove.extend(self.reap());
-                r.upsert.extend(self.spawn());
+                self.reap();
+                self.spawn();
             }
+            // Against what the console holds, not the last report sent.
+            r.remove = self
+                .acked_state
+                .iter()
+                .filter(|(k, _)| !self.processes.contains_key(*k))
+                .map(|(_, e)| e.entity_ref())
+                .collect();
+            r.upsert = self
+                .processes
+                .iter()
+                .filter(|(k, e)| self.acked_state.get(*k) != Some(e))
+                .map(|(_, e)| e.clone())
+                .collect();
         }
+        self.in_flight.clone_from(&self.processes);
         r
+    }
+
+    /// The console took the report in flight.
+    fn acknowledged(&mut self, seq: u64) {
+        self.acked = Some(seq);
+        self.acked_state = std::mem::take(&mut self.in_flight);
     }
 }
 
@@ -524,7 +552,7 @@ pub fn agents(args: &AgentsArgs) -> Result<u8> {
                                 match st {
                                     200 => {
                                         if let Ok(ack) = serde_json::from_str::<ReportAck>(&text) {
-                                            a.acked = Some(ack.acked);
+                                            a.acknowledged(ack.acked);
                                             wait = Duration::from_secs(
                                                 ack.interval_secs.max(args.interval),
                                             );
@@ -536,9 +564,9 @@ pub fn agents(args: &AgentsArgs) -> Result<u8> {
                                         wait = Duration::from_millis(100);
                                     }
                                     429 | 503 => {
-                                        // The report was not taken: what it
-                                        // carried must go in a snapshot.
-                                        a.acked = None;
+                                        // Not taken: the next delta, still
+                                        // against the acknowledged state,
+                                        // carries these changes too.
                                         wait = Duration::from_secs(retry.unwrap_or(1).max(1));
                                     }
                                     _ => a.acked = None,
@@ -634,17 +662,16 @@ mod tests {
             .iter()
             .map(|e| (entity_key(e), e.clone()))
             .collect();
-        a.acked = Some(snap.seq);
-        for _ in 0..10 {
+        a.acknowledged(snap.seq);
+        for i in 0..10 {
             let d = a.report(3);
-            assert_eq!(d.base, Some(d.seq - 1));
-            assert_eq!(
-                d.remove
-                    .iter()
-                    .filter(|r| r.kind == rampart_model::agent::EntityKind::Process)
-                    .count(),
-                3
-            );
+            assert_eq!(d.base, a.acked);
+            let gone = d
+                .remove
+                .iter()
+                .filter(|r| r.kind == rampart_model::agent::EntityKind::Process)
+                .count();
+            assert!(gone == 3 || gone == 6, "{gone}");
             for r in &d.remove {
                 assert!(
                     state
@@ -655,8 +682,13 @@ mod tests {
             for e in &d.upsert {
                 state.insert(entity_key(e), e.clone());
             }
-            a.acked = Some(d.seq);
+            a.acknowledged(d.seq);
+            if i % 3 == 0 {
+                // A report the console pushes back is never applied; the
+                // next delta must still lead from the acknowledged state.
+                let _lost = a.report(3);
+            }
         }
-        assert_eq!(state, a.processes);
+        assert_eq!(state, a.acked_state);
     }
 }

@@ -45,6 +45,7 @@ pub struct ConsoleFileConfig {
     pub scan_max_attempts: i64,
     pub database_pool_size: usize,
     pub scheduler_interval_secs: u64,
+    pub threat_refresh_millis: u64,
     pub old_secret_keys: Vec<String>,
     pub report_interval_secs: u64,
     pub max_concurrent_reports: usize,
@@ -73,6 +74,7 @@ impl Default for ConsoleFileConfig {
             scan_max_attempts: d.scan_max_attempts,
             database_pool_size: d.database_pool_size,
             scheduler_interval_secs: d.scheduler_interval_secs,
+            threat_refresh_millis: d.threat_refresh_millis,
             old_secret_keys: d.old_secret_keys,
             report_interval_secs: d.topology.report_interval_secs,
             max_concurrent_reports: d.topology.max_concurrent_reports,
@@ -207,6 +209,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "RAMPART_SENSOR_MAX_JOBS",
     "RAMPART_SENSOR_JOB_MEMORY_MIB",
     "RAMPART_SENSOR_METADATA_URL",
+    "RAMPART_CONSOLE",
+    "RAMPART_CA_CERT",
+    "RAMPART_TOKEN",
 ];
 
 /// Refuses unknown `RAMPART_` variables.
@@ -351,6 +356,9 @@ scan_queue_timeout_secs = 86400
 database_pool_size = 8
 # How often the scheduler looks for due schedules, in seconds (1-3600).
 scheduler_interval_secs = 10
+# How often the threat analysis checks whether the data changed and, if it
+# did, is recomputed, in milliseconds (100-3600000).
+threat_refresh_millis = 5000
 # Registry passwords are encrypted with RAMPART_SECRET_KEY (base64 of 32
 # bytes), else with a key generated into the data directory (secret.key).
 # After changing the key, list the old ones here so stored secrets still open.

@@ -62,6 +62,7 @@ pub fn config(file: &ConsoleFileConfig, a: &ConsoleArgs) -> Result<ConsoleConfig
     cfg.scan_max_attempts = file.scan_max_attempts;
     cfg.database_pool_size = file.database_pool_size;
     cfg.scheduler_interval_secs = file.scheduler_interval_secs;
+    cfg.threat_refresh_millis = file.threat_refresh_millis;
     cfg.old_secret_keys.clone_from(&file.old_secret_keys);
     cfg.secret_key = std::env::var("RAMPART_SECRET_KEY")
         .ok()

@@ -10,6 +10,7 @@ mod commands;
 mod config;
 mod console;
 mod db;
+mod graph;
 mod jobs;
 mod malware;
 mod output;
@@ -82,6 +83,8 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Posture(args::PostureCommand::Explain(a)) => commands::posture_explain(a),
         Command::Posture(args::PostureCommand::Check(a)) => commands::posture_check(a),
         Command::Bench(crate::bench::BenchCommand::Agents(a)) => bench::agents(a),
+        Command::Graph(crate::graph::GraphCommand::Top(a)) => graph::top(a),
+        Command::Graph(crate::graph::GraphCommand::Paths(a)) => graph::paths(a),
         Command::SensorJobExec(a) => sensor::job_exec(a),
         Command::Sensor(a) => {
             config::check_env(std::env::vars())?;
@@ -108,6 +111,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 | Command::Db(_)
                 | Command::Rules(_)
                 | Command::Bench(_)
+                | Command::Graph(_)
                 | Command::Sensor(_)
                 | Command::SensorJobExec(_)
                 | Command::Posture(_) => Ok(exit::OK),

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use rampart_graph::RankedFinding;
 use rampart_model::ScannerKind;
 use rampart_model::Severity;
 use rampart_sbom::{Package, Sbom};
@@ -140,11 +141,82 @@ fn fixed(f: &Finding) -> String {
     }
 }
 
+/// The exploitability score of each finding as ThreatGraph computes it for
+/// a standalone scan: runtime use and exposure are unknown (0 points, said
+/// so in the reasons), never assumed.
+fn exploitability(target: &str, kind: &str, findings: &[Finding]) -> Vec<Option<RankedFinding>> {
+    let graph_findings = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let record = serde_json::to_value(f).unwrap_or(Value::Null);
+            rampart_graph::Finding {
+                id: i.to_string(),
+                node: String::new(),
+                kind: rampart_graph::FindingKind::Vulnerability,
+                severity: f.severity,
+                rule_id: f.id.clone(),
+                vulnerability: Some(rampart_console::threat::vulnerability_facts(&record)),
+                targets: Vec::new(),
+            }
+        })
+        .collect();
+    let node_kind = if kind.contains("image") {
+        rampart_graph::NodeKind::Image
+    } else {
+        rampart_graph::NodeKind::Host
+    };
+    let node = if target.is_empty() { "target" } else { target };
+    match rampart_graph::Analysis::run(rampart_graph::GraphInput::standalone(
+        node,
+        node_kind,
+        graph_findings,
+    )) {
+        Ok(a) => (0..findings.len())
+            .map(|i| a.explain(&i.to_string()))
+            .collect(),
+        Err(e) => {
+            tracing::warn!("exploitability scores: {e}");
+            vec![None; findings.len()]
+        }
+    }
+}
+
+/// `factor: points: detail` lines (SARIF properties).
+fn reason_lines(r: &RankedFinding) -> Vec<String> {
+    r.reasons
+        .iter()
+        .map(|x| {
+            let factor = serde_json::to_value(x.factor)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!(
+                "{factor}: {}: {}",
+                crate::graph::signed_points(x.points),
+                x.detail
+            )
+        })
+        .collect()
+}
+
+/// The JSON of an exploitability score.
+fn exploitability_json(r: &RankedFinding) -> Value {
+    json!({
+        "score": r.score,
+        "exposure": "unknown",
+        "runtime": "unknown",
+        "reasons": r.reasons,
+    })
+}
+
 impl VulnReport {
-    fn table_rows(&self) -> Vec<[String; 7]> {
+    fn table_rows(&self) -> Vec<[String; 8]> {
+        let exploit = exploitability(&self.target, &self.kind, &self.findings);
         self.findings
             .iter()
-            .map(|f| {
+            .zip(exploit)
+            .map(|(f, x)| {
                 let mut flags = Vec::new();
                 if f.kev.is_some() {
                     flags.push("KEV".to_string());
@@ -159,6 +231,7 @@ impl VulnReport {
                     f.package_version.clone(),
                     fixed(f),
                     format!("{:.0}", f.risk.score),
+                    x.map_or_else(|| "-".to_string(), |x| format!("{:.0}", x.score)),
                     flags.join(" "),
                 ]
             })
@@ -203,9 +276,11 @@ impl Section for VulnReport {
     }
 
     fn items(&self) -> Vec<Item> {
+        let exploit = exploitability(&self.target, &self.kind, &self.findings);
         self.findings
             .iter()
-            .map(|f| Item {
+            .zip(exploit)
+            .map(|(f, x)| Item {
                 severity: f.severity,
                 rule: RuleInfo {
                     id: f.id.clone(),
@@ -251,8 +326,16 @@ impl Section for VulnReport {
                     "fixedVersions": f.fixed_versions,
                     "risk": f.risk.score,
                     "riskReasons": f.risk.reasons,
+                    "exploitability": x.as_ref().map(|x| x.score),
+                    "exploitabilityReasons": x.as_ref().map(reason_lines),
                 }),
-                json: serde_json::to_value(f).unwrap_or(Value::Null),
+                json: {
+                    let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+                    if let (Some(obj), Some(x)) = (v.as_object_mut(), x.as_ref()) {
+                        obj.insert("exploitability".into(), exploitability_json(x));
+                    }
+                    v
+                },
             })
             .collect()
     }
@@ -268,7 +351,8 @@ impl Section for VulnReport {
         } else {
             out.push_str(&report::columns(
                 [
-                    "SEVERITY", "ID", "PACKAGE", "VERSION", "FIXED IN", "RISK", "SIGNALS",
+                    "SEVERITY", "ID", "PACKAGE", "VERSION", "FIXED IN", "RISK", "EXPLOIT",
+                    "SIGNALS",
                 ],
                 &rows,
             ));

@@ -18,6 +18,7 @@ pub mod runner;
 pub mod scheduler;
 mod server;
 pub mod store;
+pub mod threat;
 pub mod tls;
 pub mod topology;
 pub mod ui;
@@ -81,6 +82,9 @@ pub struct ConsoleConfig {
     pub executor: Option<Arc<dyn runner::ScanExecutor>>,
     /// Topology: report interval, ingestion limit, inactivity and retention.
     pub topology: TopologyConfig,
+    /// How often the threat analysis checks whether the data changed (and
+    /// recomputes if it did), in milliseconds: 100-3600000 (default 5000).
+    pub threat_refresh_millis: u64,
 }
 
 /// How agents report and how long what they report is kept.
@@ -142,6 +146,7 @@ impl std::fmt::Debug for ConsoleConfig {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("old_secret_keys", &self.old_secret_keys.len())
             .field("scheduler_interval_secs", &self.scheduler_interval_secs)
+            .field("threat_refresh_millis", &self.threat_refresh_millis)
             .field("executor", &self.executor)
             .field("topology", &self.topology)
             .finish()
@@ -173,6 +178,7 @@ impl ConsoleConfig {
             scheduler_interval_secs: 10,
             executor: None,
             topology: TopologyConfig::default(),
+            threat_refresh_millis: 5000,
         }
     }
 
@@ -212,6 +218,11 @@ impl ConsoleConfig {
         if !(1..=256).contains(&self.database_pool_size) {
             return Err(ConsoleError::Config(
                 "the database pool size is 1-256 connections".into(),
+            ));
+        }
+        if !(100..=3_600_000).contains(&self.threat_refresh_millis) {
+            return Err(ConsoleError::Config(
+                "the threat refresh interval must be between 100 ms and 1 hour".into(),
             ));
         }
         if !(1..=3600).contains(&self.scheduler_interval_secs) {

@@ -56,6 +56,7 @@ pub struct Console {
     openapi: utoipa::openapi::OpenApi,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
+    threat: Arc<crate::threat::ThreatCache>,
 }
 
 impl std::fmt::Debug for Console {
@@ -86,6 +87,11 @@ impl Console {
     /// The store (for tools and tests).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The cached threat analysis (benchmarks install a synthetic one).
+    pub fn threat(&self) -> &Arc<crate::threat::ThreatCache> {
+        &self.threat
     }
 
     /// The OpenAPI document the API serves.
@@ -214,7 +220,10 @@ pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
         openapi_json: Arc::new(OnceLock::new()),
         secrets: Arc::clone(&secrets),
         ingest: Arc::default(),
+        threat: Arc::default(),
     };
+    let threat = Arc::clone(&state.threat);
+    let threat_every = Duration::from_millis(state.config.threat_refresh_millis);
     let timeouts = ScanTimeouts {
         heartbeat_secs: state.config.scan_heartbeat_timeout_secs,
         queued_secs: state.config.scan_queue_timeout_secs,
@@ -231,6 +240,12 @@ pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
         timeouts,
         executor.is_some(),
         topology,
+        rx.clone(),
+    ));
+    tokio::spawn(crate::threat::run(
+        store.clone(),
+        Arc::clone(&threat),
+        threat_every,
         rx.clone(),
     ));
     tokio::spawn(scheduler::run(
@@ -265,6 +280,7 @@ pub async fn start(cfg: ConsoleConfig) -> Result<Console, ConsoleError> {
         openapi,
         shutdown,
         task,
+        threat,
     })
 }
 

@@ -271,7 +271,16 @@ impl Analysis {
 
     /// A stored score as the f64 the reasons produce (one decimal).
     pub(crate) fn stored_score(&self, fi: u32) -> f64 {
-        crate::score::shown(f64::from(self.scores[fi as usize]))
+        // The stored key is single precision (51.35 is kept as 51.349998):
+        // rounding it can show 0.1 less or more than `explain`, which
+        // scores in double precision. Score again the same way instead
+        // (a few lookups; used for the handful of findings an answer lists).
+        let i = fi as usize;
+        crate::score::shown(crate::score::score(
+            &self.graph.input.findings[i],
+            &self.context(i),
+            None,
+        ))
     }
 }
 

@@ -1066,3 +1066,34 @@ fn a_named_internet_node() {
     assert_eq!(a.path_to("c").unwrap().unwrap().steps[0].from, "net");
     assert_eq!(a.reach("internet"), None);
 }
+
+/// Regression: a path's finding scores came from the single-precision
+/// ranking key and could differ from `explain`'s by 0.1 (51.3 against 51.4
+/// for a raw 51.35: CVSS 9.8 network, EPSS 0.01, fixed, not in use, 2 hops).
+#[test]
+fn path_scores_match_explained_scores() {
+    let input: GraphInput = serde_json::from_value(serde_json::json!({
+        "nodes": [
+            {"id": "h", "kind": "host", "addresses": ["34.120.0.10/24"]},
+            {"id": "p", "kind": "process"}
+        ],
+        "edges": [
+            {"kind": "process_in", "parent": "h", "process": "p"},
+            {"kind": "listens", "node": "p", "proto": "tcp", "address": "0.0.0.0", "port": 443}
+        ],
+        "findings": [{"id": "f", "node": "h", "kind": "vulnerability", "severity": "critical",
+            "vulnerability": {"cvss_score": 9.8,
+                "cvss_vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                "epss": 0.01, "fixed_versions": ["2"],
+                "package": {"name": "z", "version": "1", "purl": "pkg:deb/debian/z@1"}}}],
+        "runtime": [{"node": "h", "files": ["/bin/other"]}],
+        "ownership": [{"node": "h", "name": "z", "version": "1", "files": ["/lib/z.so"]}]
+    }))
+    .unwrap();
+    let a = Analysis::run(input).unwrap();
+    let explained = a.explain("f").unwrap().score;
+    assert!((explained - 51.4).abs() < 1e-9, "{explained}");
+    let path = a.path_to("h").unwrap().unwrap();
+    assert_eq!(path.findings[0].score, explained);
+    assert_eq!(path.score, explained);
+}

@@ -64,6 +64,60 @@ pub struct Report {
     /// Entities gone since `base` (always empty in a snapshot).
     #[serde(default)]
     pub remove: Vec<EntityRef>,
+    /// Which packages running processes use (added after protocol 1 was
+    /// released; additive). A snapshot always carries it when the sensor
+    /// collects it; a delta only when it changed, and then whole (it
+    /// replaces the previous one). Absent from a delta: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeUse>,
+}
+
+/// At most this many evidence files are reported per package in use.
+pub const MAX_EVIDENCE_FILES: usize = 5;
+
+/// At most this many files in use that no package database owns are
+/// reported (language packages: `site-packages`, `node_modules`, jars).
+pub const MAX_UNOWNED_FILES: usize = 2000;
+
+/// Runtime evidence of one host: the packages its processes use.
+///
+/// Only processes running on the host itself are read (a container's
+/// processes see another root filesystem, whose packages are the image's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeUse {
+    /// The package databases that were read to map files to packages
+    /// (`deb`, `apk`): a package of one of these ecosystems that is absent
+    /// from `packages` is known not to be in use on the host; for other
+    /// ecosystems its use is unknown.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// How many processes' files were read.
+    pub processes: u32,
+    /// How many distinct files were in use.
+    pub files_in_use: u32,
+    /// Every package in use, sorted by ecosystem, name and version.
+    #[serde(default)]
+    pub packages: Vec<PackageInUse>,
+    /// Files in use under language package directories (`site-packages`,
+    /// `dist-packages`, `node_modules`, `*.jar`) that no package database
+    /// owns, for the path rules of the language's package type (at most
+    /// [`MAX_UNOWNED_FILES`], sorted).
+    #[serde(default)]
+    pub language_files: Vec<String>,
+}
+
+/// A package that a running process uses.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageInUse {
+    /// `deb`, `apk` (the package URL type).
+    pub ecosystem: String,
+    pub name: String,
+    pub version: String,
+    /// Files of the package in use (an executable, a mapped library, an
+    /// open file), at most [`MAX_EVIDENCE_FILES`], sorted.
+    pub files: Vec<String>,
 }
 
 /// The console's answer to a report.
@@ -385,5 +439,33 @@ mod tests {
             "collected_at": 0, "mode": "procfs", "host": null, "extra": 1
         });
         assert!(serde_json::from_value::<Report>(r).is_err());
+    }
+
+    #[test]
+    fn runtime_is_optional_and_omitted_when_absent() {
+        let r = serde_json::json!({
+            "protocol": 1, "agent_version": "0.1.0", "seq": 1, "base": null,
+            "collected_at": 0, "mode": "procfs", "host": null
+        });
+        let report: Report = serde_json::from_value(r).unwrap();
+        assert_eq!(report.runtime, None);
+        let back = serde_json::to_value(&report).unwrap();
+        assert!(back.get("runtime").is_none());
+        let mut with = report;
+        with.runtime = Some(RuntimeUse {
+            databases: vec!["deb".into()],
+            processes: 3,
+            files_in_use: 10,
+            packages: vec![PackageInUse {
+                ecosystem: "deb".into(),
+                name: "libssl3".into(),
+                version: "3.0.15-1".into(),
+                files: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
+            }],
+            language_files: vec![],
+        });
+        let json = serde_json::to_value(&with).unwrap();
+        assert_eq!(json["runtime"]["packages"][0]["name"], "libssl3");
+        assert_eq!(serde_json::from_value::<Report>(json).unwrap(), with);
     }
 }

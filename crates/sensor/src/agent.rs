@@ -176,6 +176,7 @@ impl Reporter {
             host,
             upsert,
             remove,
+            runtime: None,
         }
     }
 
@@ -243,6 +244,11 @@ fn report_loop(
     jobs_stop: &Stop,
 ) -> Result<()> {
     let mut reporter = Reporter::default();
+    let mut runtime = crate::runtime::RuntimeCollector::new(crate::runtime::RuntimeConfig {
+        root: cfg.collector.root.clone(),
+        ..crate::runtime::RuntimeConfig::live()
+    });
+    let mut runtime_reporter = crate::runtime::RuntimeReporter::default();
     let mut interval = cfg.interval;
     let mut resynced = false;
     while !stop.is_stopped() && !jobs_stop.is_stopped() {
@@ -256,7 +262,8 @@ fn report_loop(
                 continue;
             }
         };
-        let report = reporter.next(&state);
+        let mut report = reporter.next(&state);
+        runtime_reporter.attach(&mut report, runtime.collect(&state));
         let seq = report.seq;
         let wait = match client.report(&report) {
             Ok(ReportOutcome::Acked(ack)) => {
@@ -267,6 +274,7 @@ fn report_loop(
                     "report acknowledged"
                 );
                 reporter.acknowledged(ack.acked, seq, state);
+                runtime_reporter.acknowledged(ack.acked);
                 interval = cfg.interval.max(Duration::from_secs(ack.interval_secs));
                 resynced = false;
                 interval
@@ -274,6 +282,7 @@ fn report_loop(
             Ok(ReportOutcome::Resync) => {
                 tracing::info!(seq, "the console asked for a full snapshot");
                 reporter.resync();
+                runtime_reporter.resync();
                 // Send the snapshot at once, but not twice in a row.
                 let w = if resynced { interval } else { Duration::ZERO };
                 resynced = true;

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod net;
 pub mod process;
 pub mod redact;
+pub mod runtime;
 pub mod stop;
 
 pub use agent::{AgentConfig, run};

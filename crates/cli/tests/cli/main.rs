@@ -7,6 +7,7 @@
 mod common;
 mod console;
 mod fleet;
+mod graph;
 mod malware;
 mod posture;
 mod registry;
@@ -162,6 +163,8 @@ fn help_pages_match_golden_files() {
         ("help-posture.txt", &["posture", "--help"]),
         ("help-console.txt", &["console", "--help"]),
         ("help-sensor.txt", &["sensor", "--help"]),
+        ("help-graph-top.txt", &["graph", "top", "--help"]),
+        ("help-graph-paths.txt", &["graph", "paths", "--help"]),
     ];
     for (name, args) in pages {
         let o = run(args);

@@ -13,6 +13,7 @@ pub mod report;
 mod scans;
 mod schedules;
 mod settings;
+pub mod threat;
 mod tokens;
 mod topology;
 mod users;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub secrets: Arc<crate::crypto::SecretBox>,
     /// Agent reports being ingested.
     pub ingest: Arc<report::Ingest>,
+    /// The cached ThreatGraph analysis.
+    pub threat: Arc<crate::threat::ThreatCache>,
 }
 
 impl AppState {
@@ -223,6 +226,9 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(report::report))
         .routes(routes!(report::results))
         .routes(routes!(topology::topology))
+        .routes(routes!(threat::top))
+        .routes(routes!(threat::paths))
+        .routes(routes!(threat::graph))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     if let Ok(json) = doc.to_pretty_json() {

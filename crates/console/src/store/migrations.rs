@@ -477,6 +477,26 @@ ALTER TABLE scans ADD COLUMN job_targets TEXT;
 CREATE INDEX scans_agent ON scans(agent_id, state);
 ",
     },
+    Migration {
+        version: 8,
+        name: "runtime evidence per agent (packages in use)",
+        sqlite: "
+CREATE TABLE agent_runtime (
+    agent_id INTEGER PRIMARY KEY,
+    machine_id TEXT NOT NULL,
+    runtime TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+",
+        postgres: "
+CREATE TABLE agent_runtime (
+    agent_id BIGINT PRIMARY KEY,
+    machine_id TEXT NOT NULL,
+    runtime TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+",
+    },
 ];
 
 /// The highest version this build knows.

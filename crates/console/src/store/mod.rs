@@ -14,6 +14,7 @@ pub mod scans;
 pub mod schedules;
 pub mod settings;
 mod sqlite;
+pub mod threat;
 pub mod topology;
 mod value;
 

@@ -270,6 +270,31 @@ impl Store {
                 ));
             }
         }
+        match (&report.runtime, report.base) {
+            (Some(rt), _) => {
+                let json = serde_json::to_string(rt)
+                    .map_err(|e| StoreError::Decode(format!("runtime: {e}")))?;
+                stmts.push(Stmt::new(
+                    "INSERT INTO agent_runtime (agent_id, machine_id, runtime, updated_at) \
+                     VALUES (?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET \
+                     machine_id = excluded.machine_id, runtime = excluded.runtime, \
+                     updated_at = excluded.updated_at",
+                    vec![
+                        agent_id.into(),
+                        host.machine_id.clone().into(),
+                        json.into(),
+                        now.into(),
+                    ],
+                ));
+            }
+            // A snapshot without runtime evidence: the sensor no longer
+            // collects it, what was known is stale.
+            (None, None) => stmts.push(Stmt::new(
+                "DELETE FROM agent_runtime WHERE agent_id = ?",
+                vec![agent_id.into()],
+            )),
+            (None, Some(_)) => {}
+        }
         let (nodes_written, edges_written) = self
             .graph_changes(agent_id, &desired, now, &mut stmts)
             .await?;

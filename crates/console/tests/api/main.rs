@@ -8,6 +8,7 @@ mod pg;
 mod registries;
 mod settings_schedules;
 mod suite;
+mod threat;
 mod topo;
 
 /// Every scenario, by name.
@@ -50,12 +51,23 @@ both_backends_in!(settings_schedules as settings_and_schedules:
     postgres_pool_is_concurrent,
 );
 
+both_backends_in!(threat as threatgraph:
+    threat_ranking_from_reports_and_uploads,
+    live_python_loading_libssl_is_in_use,
+);
+
 both_backends_in!(registries as registry:
     registries_api_with_a_real_registry,
     central_scans_run_with_decrypted_credentials,
     central_scans_without_a_scanner_time_out,
     secret_keys_rotate,
 );
+
+#[test]
+#[ignore = "a benchmark: about a minute and 1.3 GB (docs/BENCHMARKS.md)"]
+fn threat_top_is_fast_on_a_generated_fleet() {
+    threat::threat_top_is_fast_on_a_generated_fleet();
+}
 
 #[test]
 fn registry_client_paginates_and_authenticates() {

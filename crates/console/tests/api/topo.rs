@@ -23,7 +23,7 @@ macro_rules! start {
 }
 
 /// Enrolls an agent; its credential and id.
-fn enroll(c: &TestConsole, admin: &str, hostname: &str) -> (String, i64) {
+pub(crate) fn enroll(c: &TestConsole, admin: &str, hostname: &str) -> (String, i64) {
     let t = c.call(
         "POST",
         "/api/v1/agents/enrollment-tokens",
@@ -44,7 +44,7 @@ fn enroll(c: &TestConsole, admin: &str, hostname: &str) -> (String, i64) {
     )
 }
 
-fn host(machine: &str, name: &str, addrs: &[&str]) -> Value {
+pub(crate) fn host(machine: &str, name: &str, addrs: &[&str]) -> Value {
     json!({
         "machine_id": machine, "hostname": name,
         "os": {"id": "debian", "version_id": "12", "pretty_name": "Debian 12"},
@@ -58,7 +58,7 @@ fn host(machine: &str, name: &str, addrs: &[&str]) -> Value {
     })
 }
 
-fn process(key: &str, name: &str, container: Option<&str>) -> Value {
+pub(crate) fn process(key: &str, name: &str, container: Option<&str>) -> Value {
     let pid: u32 = key.split(':').next().unwrap().parse().unwrap();
     json!({
         "kind": "process", "key": key, "pid": pid, "ppid": 1, "name": name,
@@ -67,7 +67,7 @@ fn process(key: &str, name: &str, container: Option<&str>) -> Value {
     })
 }
 
-fn listen(address: &str, port: u16, process_key: &str) -> Value {
+pub(crate) fn listen(address: &str, port: u16, process_key: &str) -> Value {
     let a = if address.contains(':') {
         format!("[{address}]")
     } else {
@@ -89,7 +89,7 @@ fn conn(local: (&str, u16), remote: (&str, u16), direction: &str, process_key: &
     })
 }
 
-fn snapshot(seq: u64, host: &Value, upsert: &[Value]) -> Value {
+pub(crate) fn snapshot(seq: u64, host: &Value, upsert: &[Value]) -> Value {
     json!({
         "protocol": 1, "agent_version": "0.0.0-test", "seq": seq, "base": null,
         "collected_at": 1_700_000_200, "mode": "procfs", "host": host,
@@ -109,7 +109,7 @@ fn delta(seq: u64, base: u64, upsert: &[Value], remove: &[(&str, &str)]) -> Valu
     })
 }
 
-fn report(c: &TestConsole, cred: &str, body: &Value) -> Answer {
+pub(crate) fn report(c: &TestConsole, cred: &str, body: &Value) -> Answer {
     c.call(
         "POST",
         "/api/v1/agent/report",
@@ -145,7 +145,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
-fn graph(c: &TestConsole, token: &str, query: &str) -> Value {
+pub(crate) fn graph(c: &TestConsole, token: &str, query: &str) -> Value {
     let a = c.get(&format!("/api/v1/graph/topology{query}"), token);
     assert_eq!(a.status, 200, "{:#}", a.json);
     a.json
@@ -153,7 +153,7 @@ fn graph(c: &TestConsole, token: &str, query: &str) -> Value {
 
 /// The id of the node of this type and key.
 #[track_caller]
-fn node_id(g: &Value, kind: &str, key: &str) -> i64 {
+pub(crate) fn node_id(g: &Value, kind: &str, key: &str) -> i64 {
     g["nodes"]
         .as_array()
         .unwrap()

@@ -1,0 +1,200 @@
+//! What ThreatGraph reads from the store: active nodes and edges, open
+//! findings no suppression masks, the runtime evidence of each agent's host,
+//! and a cheap fingerprint that says when any of it changed.
+
+use rampart_model::agent::RuntimeUse;
+
+use super::Store;
+use super::inventory::NOT_SUPPRESSED;
+use crate::error::StoreError;
+
+/// An active node as the graph needs it.
+#[derive(Debug, Clone)]
+pub struct ThreatNode {
+    pub id: i64,
+    pub kind: String,
+    pub key: String,
+    pub name: String,
+    pub attributes: Option<serde_json::Value>,
+}
+
+/// An active edge.
+#[derive(Debug, Clone)]
+pub struct ThreatEdge {
+    pub kind: String,
+    pub source: i64,
+    pub target: Option<i64>,
+    pub attributes: Option<serde_json::Value>,
+}
+
+/// An open, unsuppressed finding.
+#[derive(Debug, Clone)]
+pub struct ThreatFinding {
+    pub id: i64,
+    pub node_id: i64,
+    pub kind: String,
+    pub rule_id: String,
+    pub severity: String,
+    pub evidence: Option<serde_json::Value>,
+}
+
+/// The runtime evidence an agent reported for its host.
+#[derive(Debug, Clone)]
+pub struct HostRuntime {
+    pub machine_id: String,
+    pub runtime: RuntimeUse,
+}
+
+/// Everything the threat input is built from.
+#[derive(Debug, Clone, Default)]
+pub struct ThreatData {
+    pub nodes: Vec<ThreatNode>,
+    pub edges: Vec<ThreatEdge>,
+    pub findings: Vec<ThreatFinding>,
+    pub runtime: Vec<HostRuntime>,
+}
+
+fn json_opt(s: Option<String>) -> Option<serde_json::Value> {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+impl Store {
+    /// Reads the threat input's data (several queries; not one snapshot:
+    /// the next fingerprint check catches a change made in between).
+    pub async fn threat_data(&self) -> Result<ThreatData, StoreError> {
+        let nodes = self
+            .db
+            .query(
+                "SELECT id, kind, node_key, name, attributes FROM nodes WHERE active = 1 \
+                 ORDER BY id",
+                vec![],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ThreatNode {
+                    id: r.int(0)?,
+                    kind: r.text(1)?,
+                    key: r.text(2)?,
+                    name: r.text(3)?,
+                    attributes: json_opt(r.opt_text(4)?),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let edges = self
+            .db
+            .query(
+                "SELECT kind, source_id, target_id, attributes FROM edges WHERE active = 1 \
+                 ORDER BY id",
+                vec![],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ThreatEdge {
+                    kind: r.text(0)?,
+                    source: r.int(1)?,
+                    target: r.opt_int(2)?,
+                    attributes: json_opt(r.opt_text(3)?),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let sql = format!(
+            "SELECT findings.id, findings.node_id, findings.kind, findings.rule_id, \
+             findings.severity, findings.evidence FROM findings JOIN nodes n \
+             ON n.id = findings.node_id WHERE findings.status = 'open' AND n.active = 1 \
+             AND {NOT_SUPPRESSED} ORDER BY findings.id"
+        );
+        let findings = self
+            .db
+            .query(&sql, vec![])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ThreatFinding {
+                    id: r.int(0)?,
+                    node_id: r.int(1)?,
+                    kind: r.text(2)?,
+                    rule_id: r.text(3)?,
+                    severity: r.text(4)?,
+                    evidence: json_opt(r.opt_text(5)?),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut runtime = Vec::new();
+        for r in self
+            .db
+            .query(
+                "SELECT machine_id, runtime FROM agent_runtime r JOIN agents a \
+                 ON a.id = r.agent_id WHERE a.revoked_at IS NULL ORDER BY r.agent_id",
+                vec![],
+            )
+            .await?
+        {
+            let machine_id = r.text(0)?;
+            let rt: RuntimeUse = serde_json::from_str(&r.text(1)?)
+                .map_err(|e| StoreError::Decode(format!("agent_runtime.runtime: {e}")))?;
+            runtime.push(HostRuntime {
+                machine_id,
+                runtime: rt,
+            });
+        }
+        Ok(ThreatData {
+            nodes,
+            edges,
+            findings,
+            runtime,
+        })
+    }
+
+    /// Counts and latest change times of what the threat input reads: when
+    /// they are equal, nothing the analysis depends on changed (to the
+    /// second; see `crate::threat` for how the same second is handled).
+    pub async fn threat_fingerprint(&self) -> Result<Vec<i64>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT \
+                 (SELECT COUNT(*) FROM nodes WHERE active = 1), \
+                 (SELECT COALESCE(MAX(last_seen), 0) FROM nodes), \
+                 (SELECT COUNT(*) FROM edges WHERE active = 1), \
+                 (SELECT COALESCE(MAX(last_seen), 0) FROM edges), \
+                 (SELECT COUNT(*) FROM findings WHERE status = 'open'), \
+                 (SELECT COALESCE(MAX(last_seen), 0) FROM findings), \
+                 (SELECT COUNT(*) FROM suppressions), \
+                 (SELECT COALESCE(MAX(id), 0) FROM suppressions), \
+                 (SELECT COUNT(*) FROM agent_runtime), \
+                 (SELECT COALESCE(MAX(updated_at), 0) FROM agent_runtime), \
+                 (SELECT COUNT(*) FROM agents WHERE revoked_at IS NULL)",
+                vec![],
+            )
+            .await?;
+        let Some(r) = rows.first() else {
+            return Ok(Vec::new());
+        };
+        (0..11).map(|i| r.int(i)).collect()
+    }
+
+    /// The ids of the findings scan `scan_id` reported; `None` when there
+    /// is no such scan.
+    pub async fn scan_finding_ids(&self, scan_id: i64) -> Result<Option<Vec<i64>>, StoreError> {
+        let exists = self
+            .db
+            .query("SELECT 1 FROM scans WHERE id = ?", vec![scan_id.into()])
+            .await?;
+        if exists.is_empty() {
+            return Ok(None);
+        }
+        let rows = self
+            .db
+            .query(
+                "SELECT finding_id FROM scan_findings WHERE scan_id = ? ORDER BY finding_id",
+                vec![scan_id.into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| r.int(0))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}

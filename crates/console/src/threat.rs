@@ -1,0 +1,772 @@
+//! ThreatGraph in the console: the graph input built from the store, the
+//! analysis computed in a background task and cached, so the API answers
+//! from memory.
+//!
+//! The task checks a fingerprint of the data (counts and latest change
+//! times of nodes, edges, open findings, suppressions, runtime evidence and
+//! agents) every refresh interval (5 s by default) and recomputes only when
+//! it moved; a change made in the same second as the last computation is
+//! caught by recomputing once more on the next tick. Until the first
+//! analysis exists, the API answers `503`.
+//!
+//! Mapping (console -> graph): node ids are the console's node ids as
+//! strings, finding ids the console's finding ids. `runs` edges from a host
+//! to a container are `runs`, from a host or container to a process
+//! `process_in`; `instance_of` is `from_image`; `holds` stays `holds`;
+//! `listens` is a `listens` edge of its source (the process, or the host when
+//! the owner is unknown); `connects` edges become one graph edge per peer
+//! address: an inbound connection from the internet node is an inbound
+//! connection of its target to the internet with the public peer, an edge
+//! to an unmonitored private peer (`external-private`) is a connection to
+//! the internet node with that private peer (which never exposes anything).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use rampart_graph::{
+    Analysis, Direction, Edge, Finding, FindingKind, GraphInput, GroupBy, GroupSummary, Node,
+    NodeKind, PackageFiles, PackageRef, Proto, RuntimeEvidence, VulnerabilityFacts,
+};
+use rampart_model::Severity;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::store::Store;
+use crate::store::threat::{ThreatData, ThreatEdge, ThreatFinding, ThreatNode};
+
+/// The default time between fingerprint checks.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
+
+/// One computed analysis and when.
+#[derive(Debug)]
+pub struct Computed {
+    pub analysis: Analysis,
+    /// Unix seconds.
+    pub computed_at: i64,
+    /// How long building the input and the analysis took.
+    pub took: Duration,
+    /// Grouped views, computed on first use per grouping (with the most
+    /// findings per group the API allows) and kept with the analysis.
+    groups: [OnceLock<Vec<GroupSummary>>; 6],
+}
+
+/// The most findings per group the API lists.
+pub const MAX_GROUP_TOP: usize = 20;
+
+impl Computed {
+    /// The grouped view by `by` with at most `top` (up to [`MAX_GROUP_TOP`])
+    /// findings per group; the first call per grouping walks every node.
+    pub fn groups(&self, by: GroupBy, top: usize) -> Vec<GroupSummary> {
+        let slot = match by {
+            GroupBy::Auto => 0,
+            GroupBy::Cluster => 1,
+            GroupBy::Namespace => 2,
+            GroupBy::Account => 3,
+            GroupBy::Region => 4,
+            GroupBy::Host => 5,
+        };
+        let all = self.groups[slot].get_or_init(|| self.analysis.groups(by, MAX_GROUP_TOP));
+        all.iter()
+            .map(|g| {
+                let mut g = g.clone();
+                g.top.truncate(top);
+                g
+            })
+            .collect()
+    }
+}
+
+/// The cached analysis, shared by the API handlers.
+#[derive(Debug, Default)]
+pub struct ThreatCache {
+    current: RwLock<Option<Arc<Computed>>>,
+    last_error: RwLock<Option<String>>,
+}
+
+impl ThreatCache {
+    /// The latest analysis, if one was computed.
+    pub fn current(&self) -> Option<Arc<Computed>> {
+        self.current.read().map_or(None, |g| g.clone())
+    }
+
+    /// Replaces the analysis (the background task; benchmarks load a
+    /// synthetic fleet this way).
+    pub fn install(&self, analysis: Analysis, computed_at: i64, took: Duration) {
+        if let Ok(mut g) = self.current.write() {
+            *g = Some(Arc::new(Computed {
+                analysis,
+                computed_at,
+                took,
+                groups: Default::default(),
+            }));
+        }
+    }
+
+    /// Why the last computation failed, if it did.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.read().map_or(None, |g| g.clone())
+    }
+
+    fn set_error(&self, e: Option<String>) {
+        if let Ok(mut g) = self.last_error.write() {
+            *g = e;
+        }
+    }
+}
+
+/// Recomputes the analysis whenever the store's data changed, until
+/// `shutdown`.
+pub async fn run(
+    store: Store,
+    cache: Arc<ThreatCache>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut last: Option<Vec<i64>> = None;
+    let mut again = true;
+    loop {
+        match store.threat_fingerprint().await {
+            Ok(fp) => {
+                if again || last.as_ref() != Some(&fp) {
+                    let started = Instant::now();
+                    let now = crate::clock::now();
+                    match compute(&store).await {
+                        Ok(analysis) => {
+                            let took = started.elapsed();
+                            tracing::debug!(
+                                findings = analysis.summary().findings,
+                                ms = took.as_millis(),
+                                "threat analysis computed"
+                            );
+                            cache.install(analysis, now, took);
+                            cache.set_error(None);
+                            // A change in this same second may not have
+                            // moved the fingerprint: look once more.
+                            again = fp.iter().any(|v| *v >= now) && !again;
+                            last = Some(fp);
+                        }
+                        Err(e) => {
+                            tracing::warn!("threat analysis: {e}");
+                            cache.set_error(Some(e));
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("threat analysis: reading the store: {e}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn compute(store: &Store) -> Result<Analysis, String> {
+    let data = store.threat_data().await.map_err(|e| format!("{e:#}"))?;
+    tokio::task::spawn_blocking(move || Analysis::run(build_input(&data)))
+        .await
+        .map_err(|e| format!("analysis task: {e}"))?
+        .map_err(|e| e.to_string())
+}
+
+fn node_kind(k: &str) -> Option<NodeKind> {
+    Some(match k {
+        "host" => NodeKind::Host,
+        "container" => NodeKind::Container,
+        "image" => NodeKind::Image,
+        "pod" => NodeKind::Pod,
+        "namespace" => NodeKind::Namespace,
+        "process" => NodeKind::Process,
+        "internet" => NodeKind::Internet,
+        _ => return None,
+    })
+}
+
+fn ip_of(s: &str) -> Option<IpAddr> {
+    s.split('/').next()?.trim().parse().ok()
+}
+
+fn str_at<'a>(v: Option<&'a Value>, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v?;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+fn graph_node(n: &ThreatNode, kind: NodeKind) -> Node {
+    let attrs = n.attributes.as_ref();
+    let mut addresses = Vec::new();
+    if kind == NodeKind::Host {
+        for iface in attrs
+            .and_then(|a| a.get("interfaces"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for a in iface
+                .get("addresses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if ip_of(a).is_some() {
+                    addresses.push(a.to_string());
+                }
+            }
+        }
+        if let Some(p) = str_at(attrs, &["cloud", "public_ipv4"]).filter(|a| ip_of(a).is_some()) {
+            addresses.push(p.to_string());
+        }
+    }
+    let hostnames = str_at(attrs, &["hostname"])
+        .map(|h| vec![h.to_string()])
+        .unwrap_or_default();
+    Node {
+        id: n.id.to_string(),
+        kind,
+        name: n.name.clone(),
+        addresses,
+        hostnames,
+        cluster: None,
+        namespace: match kind {
+            NodeKind::Pod => str_at(attrs, &["namespace"]).map(str::to_string),
+            NodeKind::Namespace => Some(n.key.clone()),
+            _ => None,
+        },
+        account: str_at(attrs, &["cloud", "account_id"]).map(str::to_string),
+        region: str_at(attrs, &["cloud", "region"]).map(str::to_string),
+        host_network: false,
+        observed: true,
+    }
+}
+
+fn peers(attrs: Option<&Value>) -> Vec<String> {
+    attrs
+        .and_then(|a| a.get("peers"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("address").and_then(Value::as_str))
+        .filter(|a| ip_of(a).is_some())
+        .map(str::to_string)
+        .collect()
+}
+
+fn port_of(attrs: Option<&Value>) -> Option<u16> {
+    attrs
+        .and_then(|a| a.get("port"))
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+}
+
+fn graph_edges(
+    e: &ThreatEdge,
+    kinds: &HashMap<i64, NodeKind>,
+    internet: &str,
+    out: &mut Vec<Edge>,
+) {
+    let Some(sk) = kinds.get(&e.source).copied() else {
+        return;
+    };
+    let tk = e.target.and_then(|t| kinds.get(&t).copied());
+    if e.target.is_some() && tk.is_none() {
+        return; // the target is inactive
+    }
+    let s = e.source.to_string();
+    let t = e.target.map(|t| t.to_string());
+    let attrs = e.attributes.as_ref();
+    match (e.kind.as_str(), sk, tk, t) {
+        ("runs", NodeKind::Host, Some(NodeKind::Container), Some(t)) => out.push(Edge::Runs {
+            host: s,
+            container: t,
+        }),
+        ("runs", NodeKind::Host | NodeKind::Container, Some(NodeKind::Process), Some(t)) => {
+            out.push(Edge::ProcessIn {
+                parent: s,
+                process: t,
+            });
+        }
+        ("instance_of", NodeKind::Container, Some(NodeKind::Image), Some(t)) => {
+            out.push(Edge::FromImage {
+                container: s,
+                image: t,
+            });
+        }
+        ("holds", NodeKind::Namespace, Some(NodeKind::Pod), Some(t))
+        | ("holds", NodeKind::Pod, Some(NodeKind::Container), Some(t)) => {
+            out.push(Edge::Holds {
+                parent: s,
+                child: t,
+            });
+        }
+        ("listens", NodeKind::Process | NodeKind::Host | NodeKind::Container, _, _) => {
+            let proto = match str_at(attrs, &["proto"]) {
+                Some("udp") => Proto::Udp,
+                _ => Proto::Tcp,
+            };
+            let (Some(address), Some(port)) = (
+                str_at(attrs, &["address"]).filter(|a| ip_of(a).is_some()),
+                port_of(attrs),
+            ) else {
+                return;
+            };
+            out.push(Edge::Listens {
+                node: s,
+                proto,
+                address: address.to_string(),
+                port,
+            });
+        }
+        ("connects", _, _, t) => {
+            let direction = match str_at(attrs, &["direction"]) {
+                Some("inbound") => Direction::Inbound,
+                _ => Direction::Outbound,
+            };
+            let port = port_of(attrs);
+            // (the monitored side, the other side)
+            let (source, target) = match (sk, t) {
+                (NodeKind::Internet, Some(t)) => (t, internet.to_string()),
+                (NodeKind::Internet, None) => return,
+                (_, Some(_)) if tk == Some(NodeKind::Internet) => (s, internet.to_string()),
+                (_, Some(t)) => (s, t),
+                (_, None) => (s, internet.to_string()),
+            };
+            let (local_port, peer_port) = match direction {
+                Direction::Inbound => (port, None),
+                Direction::Outbound => (None, port),
+            };
+            let list = peers(attrs);
+            // Between two monitored nodes one edge is enough; the peer
+            // address only labels it.
+            let take = if target == internet { list.len() } else { 1 };
+            for peer in list.into_iter().take(take) {
+                out.push(Edge::Connects {
+                    source: source.clone(),
+                    target: target.clone(),
+                    direction,
+                    peer_address: peer,
+                    peer_port,
+                    local_port,
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+fn finite_in(v: Option<&Value>, max: f64) -> Option<f64> {
+    v.and_then(Value::as_f64)
+        .filter(|x| x.is_finite() && (0.0..=max).contains(x))
+}
+
+/// The vulnerability facts in a scanner record (`rampart scan --format json`).
+#[must_use]
+pub fn vulnerability_facts(ev: &Value) -> VulnerabilityFacts {
+    let best = ev
+        .get("cvss")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| finite_in(c.get("base_score"), 10.0).is_some())
+        .max_by(|a, b| {
+            let sa = a.get("base_score").and_then(Value::as_f64).unwrap_or(0.0);
+            let sb = b.get("base_score").and_then(Value::as_f64).unwrap_or(0.0);
+            sa.total_cmp(&sb)
+        });
+    let kev = ev.get("kev").filter(|k| k.is_object());
+    let package = match (
+        ev.get("package_name").and_then(Value::as_str),
+        ev.get("package_version").and_then(Value::as_str),
+    ) {
+        (Some(name), Some(version)) => Some(PackageRef {
+            name: name.to_string(),
+            version: version.to_string(),
+            purl: ev.get("purl").and_then(Value::as_str).map(str::to_string),
+        }),
+        _ => None,
+    };
+    VulnerabilityFacts {
+        cvss_score: best.and_then(|c| finite_in(c.get("base_score"), 10.0)),
+        cvss_vector: best
+            .and_then(|c| c.get("vector"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        epss: finite_in(ev.get("epss").and_then(|e| e.get("score")), 1.0),
+        epss_percentile: finite_in(ev.get("epss").and_then(|e| e.get("percentile")), 1.0),
+        kev: kev.is_some(),
+        ransomware: kev
+            .and_then(|k| k.get("ransomware"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        fixed_versions: ev
+            .get("fixed_versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        package,
+    }
+}
+
+fn graph_finding(f: &ThreatFinding) -> Option<Finding> {
+    let kind = match f.kind.as_str() {
+        "vulnerability" => FindingKind::Vulnerability,
+        "secret" => FindingKind::Secret,
+        "malware" => FindingKind::Malware,
+        "posture" => FindingKind::Posture,
+        _ => return None,
+    };
+    let severity: Severity =
+        serde_json::from_value(Value::String(f.severity.clone())).unwrap_or(Severity::Unknown);
+    Some(Finding {
+        id: f.id.to_string(),
+        node: f.node_id.to_string(),
+        kind,
+        severity,
+        rule_id: f.rule_id.clone(),
+        vulnerability: (kind == FindingKind::Vulnerability)
+            .then(|| f.evidence.as_ref().map(vulnerability_facts))
+            .flatten(),
+        targets: Vec::new(),
+    })
+}
+
+/// The package URL type (`pkg:deb/...` -> `deb`).
+fn purl_type(purl: &str) -> Option<&str> {
+    purl.strip_prefix("pkg:")?.split('/').next()
+}
+
+/// Builds the graph input from the store's data.
+#[must_use]
+pub fn build_input(data: &ThreatData) -> GraphInput {
+    let mut kinds = HashMap::new();
+    let mut nodes = Vec::with_capacity(data.nodes.len());
+    let mut internet = None;
+    let mut hosts_by_machine = HashMap::new();
+    for n in &data.nodes {
+        let Some(kind) = node_kind(&n.kind) else {
+            continue;
+        };
+        if kind == NodeKind::Internet {
+            if internet.is_some() {
+                continue;
+            }
+            internet = Some(n.id.to_string());
+        }
+        if kind == NodeKind::Host {
+            hosts_by_machine.insert(n.key.as_str(), n.id.to_string());
+        }
+        kinds.insert(n.id, kind);
+        nodes.push(graph_node(n, kind));
+    }
+    let internet = internet.unwrap_or_else(|| "internet".to_string());
+    let mut edges = Vec::with_capacity(data.edges.len());
+    for e in &data.edges {
+        graph_edges(e, &kinds, &internet, &mut edges);
+    }
+    let findings: Vec<Finding> = data
+        .findings
+        .iter()
+        .filter(|f| kinds.contains_key(&f.node_id))
+        .filter_map(graph_finding)
+        .collect();
+
+    // Runtime evidence: the host's files in use, and what each package
+    // owns of them; a package of an ecosystem whose database the sensor
+    // read and that is not in use gets an empty file list (not in use).
+    let mut runtime = Vec::new();
+    let mut ownership = Vec::new();
+    let mut in_use: HashMap<&str, HashMap<(&str, &str), &[String]>> = HashMap::new();
+    let mut databases: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for hr in &data.runtime {
+        let Some(node) = hosts_by_machine.get(hr.machine_id.as_str()) else {
+            continue;
+        };
+        let mut files: BTreeSet<&str> = hr
+            .runtime
+            .language_files
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let per = in_use.entry(node.as_str()).or_default();
+        for p in &hr.runtime.packages {
+            files.extend(p.files.iter().map(String::as_str));
+            per.insert((p.ecosystem.as_str(), p.name.as_str()), p.files.as_slice());
+        }
+        databases
+            .entry(node.as_str())
+            .or_default()
+            .extend(hr.runtime.databases.iter().map(String::as_str));
+        runtime.push(RuntimeEvidence {
+            node: node.clone(),
+            files: files.into_iter().map(str::to_string).collect(),
+        });
+    }
+    let mut owned_done = HashSet::new();
+    for f in &findings {
+        let Some(pkg) = f.vulnerability.as_ref().and_then(|v| v.package.as_ref()) else {
+            continue;
+        };
+        let Some(eco) = pkg.purl.as_deref().and_then(purl_type) else {
+            continue;
+        };
+        let Some(per) = in_use.get(f.node.as_str()) else {
+            continue;
+        };
+        let files = match per.get(&(eco, pkg.name.as_str())) {
+            Some(files) => files.to_vec(),
+            None if databases
+                .get(f.node.as_str())
+                .is_some_and(|d| d.contains(eco)) =>
+            {
+                Vec::new()
+            }
+            None => continue,
+        };
+        if owned_done.insert((f.node.clone(), pkg.name.clone(), pkg.version.clone())) {
+            ownership.push(PackageFiles {
+                node: f.node.clone(),
+                name: pkg.name.clone(),
+                version: pkg.version.clone(),
+                files,
+            });
+        }
+    }
+    GraphInput {
+        nodes,
+        edges,
+        findings,
+        runtime,
+        ownership,
+        ..GraphInput::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::threat::HostRuntime;
+    use rampart_model::agent::{PackageInUse, RuntimeUse};
+    use serde_json::json;
+
+    fn node(id: i64, kind: &str, key: &str, attributes: Value) -> ThreatNode {
+        ThreatNode {
+            id,
+            kind: kind.into(),
+            key: key.into(),
+            name: format!("n{id}"),
+            attributes: Some(attributes),
+        }
+    }
+
+    fn edge(kind: &str, source: i64, target: Option<i64>, attributes: Value) -> ThreatEdge {
+        ThreatEdge {
+            kind: kind.into(),
+            source,
+            target,
+            attributes: Some(attributes),
+        }
+    }
+
+    fn data() -> ThreatData {
+        ThreatData {
+            nodes: vec![
+                node(1, "internet", "internet", json!({})),
+                node(
+                    2,
+                    "host",
+                    "m1",
+                    json!({"hostname": "web", "interfaces": [
+                        {"addresses": ["34.1.2.3/24", "not-an-address", "fe80::1/64"]}],
+                        "cloud": {"public_ipv4": "52.0.0.1", "account_id": "123", "region": "eu"}}),
+                ),
+                node(3, "process", "m1/10:1", json!({})),
+                node(4, "container", "c1", json!({})),
+                node(5, "image", "sha256:i", json!({})),
+            ],
+            edges: vec![
+                edge("runs", 2, Some(3), json!({})),
+                edge("runs", 2, Some(4), json!({})),
+                edge("instance_of", 4, Some(5), json!({})),
+                edge(
+                    "listens",
+                    3,
+                    Some(2),
+                    json!({"proto": "tcp", "address": "0.0.0.0", "port": 443}),
+                ),
+                edge(
+                    "listens",
+                    3,
+                    Some(2),
+                    json!({"proto": "tcp", "address": "bogus", "port": 80}),
+                ),
+                edge(
+                    "connects",
+                    1,
+                    Some(3),
+                    json!({"direction": "inbound", "port": 443,
+                    "peers": [{"address": "81.2.3.4"}, {"address": "82.2.3.4"}]}),
+                ),
+                edge(
+                    "connects",
+                    3,
+                    None,
+                    json!({"direction": "outbound", "port": 5432,
+                    "peers": [{"address": "10.9.9.9"}]}),
+                ),
+                // An edge to a node that is no longer active is left out.
+                edge("runs", 2, Some(99), json!({})),
+            ],
+            findings: vec![
+                ThreatFinding {
+                    id: 7,
+                    node_id: 2,
+                    kind: "vulnerability".into(),
+                    rule_id: "CVE-1".into(),
+                    severity: "high".into(),
+                    evidence: Some(json!({
+                        "package_name": "libssl3", "package_version": "3.0",
+                        "purl": "pkg:deb/debian/libssl3@3.0",
+                        "cvss": [{"base_score": 11.0, "vector": "x"},
+                                 {"base_score": 7.5, "vector": "CVSS:3.1/AV:N"}],
+                        "epss": {"score": 1.5, "percentile": 0.5},
+                        "kev": {"ransomware": true}, "fixed_versions": ["3.1"],
+                    })),
+                },
+                ThreatFinding {
+                    id: 8,
+                    node_id: 2,
+                    kind: "vulnerability".into(),
+                    rule_id: "CVE-2".into(),
+                    severity: "nonsense".into(),
+                    evidence: Some(json!({
+                        "package_name": "zlib1g", "package_version": "1",
+                        "purl": "pkg:deb/debian/zlib1g@1",
+                    })),
+                },
+                ThreatFinding {
+                    id: 9,
+                    node_id: 2,
+                    kind: "vulnerability".into(),
+                    rule_id: "CVE-3".into(),
+                    severity: "low".into(),
+                    evidence: Some(json!({
+                        "package_name": "bash", "package_version": "5",
+                        "purl": "pkg:rpm/redhat/bash@5",
+                    })),
+                },
+            ],
+            runtime: vec![HostRuntime {
+                machine_id: "m1".into(),
+                runtime: RuntimeUse {
+                    databases: vec!["deb".into()],
+                    processes: 1,
+                    files_in_use: 1,
+                    packages: vec![PackageInUse {
+                        ecosystem: "deb".into(),
+                        name: "libssl3".into(),
+                        version: "3.0-other".into(),
+                        files: vec!["/usr/lib/libssl.so.3".into()],
+                    }],
+                    language_files: vec![],
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn store_data_maps_to_a_valid_graph_input() {
+        let input = build_input(&data());
+        let host = input.nodes.iter().find(|n| n.id == "2").unwrap();
+        assert_eq!(
+            host.addresses,
+            vec!["34.1.2.3/24", "fe80::1/64", "52.0.0.1"]
+        );
+        assert_eq!(host.account.as_deref(), Some("123"));
+        assert_eq!(host.hostnames, vec!["web"]);
+        let kinds: Vec<&str> = input
+            .edges
+            .iter()
+            .map(|e| match e {
+                Edge::Runs { .. } => "runs",
+                Edge::ProcessIn { .. } => "process_in",
+                Edge::FromImage { .. } => "from_image",
+                Edge::Holds { .. } => "holds",
+                Edge::Listens { .. } => "listens",
+                Edge::Connects { .. } => "connects",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "process_in",
+                "runs",
+                "from_image",
+                "listens",
+                "connects",
+                "connects",
+                "connects"
+            ]
+        );
+        // Inbound from the internet: one edge per peer, from the local node.
+        assert!(input.edges.contains(&Edge::Connects {
+            source: "3".into(),
+            target: "1".into(),
+            direction: Direction::Inbound,
+            peer_address: "82.2.3.4".into(),
+            peer_port: None,
+            local_port: Some(443),
+        }));
+        // An unmonitored private peer: to the internet node, never exposing.
+        assert!(input.edges.contains(&Edge::Connects {
+            source: "3".into(),
+            target: "1".into(),
+            direction: Direction::Outbound,
+            peer_address: "10.9.9.9".into(),
+            peer_port: Some(5432),
+            local_port: None,
+        }));
+        let f = &input.findings[0];
+        let v = f.vulnerability.as_ref().unwrap();
+        assert_eq!(v.cvss_score, Some(7.5), "out-of-range scores are dropped");
+        assert_eq!(v.epss, None);
+        assert_eq!(v.epss_percentile, Some(0.5));
+        assert!(v.kev && v.ransomware);
+        assert_eq!(input.findings[1].severity, Severity::Unknown);
+        // Runtime: in use by ecosystem and name; not reported with a read
+        // database: an empty list; an rpm package on a dpkg host: nothing.
+        assert_eq!(input.runtime[0].files, vec!["/usr/lib/libssl.so.3"]);
+        let owned: Vec<(&str, usize)> = input
+            .ownership
+            .iter()
+            .map(|o| (o.name.as_str(), o.files.len()))
+            .collect();
+        assert_eq!(owned, [("libssl3", 1), ("zlib1g", 0)]);
+        let a = Analysis::run(input).unwrap();
+        let top = a.top(3);
+        assert_eq!(top[0].rule_id, "CVE-1");
+        assert_eq!(a.reach("3"), Some(rampart_graph::Reach::Hops { hops: 1 }));
+        let rt = |rule: &str| {
+            top.iter()
+                .find(|r| r.rule_id == rule)
+                .unwrap()
+                .runtime
+                .clone()
+        };
+        assert!(matches!(
+            rt("CVE-1"),
+            rampart_graph::RuntimeUse::InUse { .. }
+        ));
+        assert_eq!(rt("CVE-2"), rampart_graph::RuntimeUse::NotInUse);
+        assert!(matches!(
+            rt("CVE-3"),
+            rampart_graph::RuntimeUse::Unknown { .. }
+        ));
+    }
+}
