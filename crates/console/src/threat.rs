@@ -5,7 +5,9 @@
 //! The task checks a fingerprint of the data (counts and latest change
 //! times of nodes, edges, open findings, suppressions, runtime evidence and
 //! agents) every refresh interval (5 s by default) and recomputes only when
-//! it moved; a change made in the same second as the last computation is
+//! it moved (waiting at least ten times as long as the last analysis
+//! took, so a large fleet's analysis stays under about a tenth of a core);
+//! a change made in the same second as the last computation is
 //! caught by recomputing once more on the next tick. Until the first
 //! analysis exists, the API answers `503`.
 //!
@@ -126,6 +128,10 @@ pub async fn run(
 ) {
     let mut last: Option<Vec<i64>> = None;
     let mut again = true;
+    // A large fleet's analysis costs seconds: the next one waits at least
+    // ten times as long as the last took, so it never takes more than about
+    // a tenth of a core however often agents report.
+    let mut pause = every;
     loop {
         match store.threat_fingerprint().await {
             Ok(fp) => {
@@ -141,6 +147,7 @@ pub async fn run(
                                 "threat analysis computed"
                             );
                             cache.install(analysis, now, took);
+                            pause = every.max(took.saturating_mul(10)).min(MAX_PAUSE);
                             cache.set_error(None);
                             // A change in this same second may not have
                             // moved the fingerprint: look once more.
@@ -157,11 +164,14 @@ pub async fn run(
             Err(e) => tracing::warn!("threat analysis: reading the store: {e}"),
         }
         tokio::select! {
-            () = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep(pause) => {}
             _ = shutdown.changed() => return,
         }
     }
 }
+
+/// The longest wait between two analyses, whatever the last one cost.
+const MAX_PAUSE: Duration = Duration::from_secs(600);
 
 async fn compute(store: &Store) -> Result<Analysis, String> {
     let data = store.threat_data().await.map_err(|e| format!("{e:#}"))?;
