@@ -10,6 +10,7 @@
 #
 # Usage: bench/run-agents-load.sh          (AGENTS=1000 INTERVAL=10 DURATION=60 PROCS=100)
 #        BACKENDS=sqlite bench/run-agents-load.sh
+#        KEEP_LOGS=DIR ...        (copies the consoles' logs to DIR)
 #
 # Needs: a release build ($RAMPART, default target/release/rampart under $CARGO_TARGET_DIR
 # or ./target), curl, jq, and for PostgreSQL the postgresql package (initdb, pg_ctl).
@@ -38,6 +39,7 @@ PGBIN=""
 cleanup() {
     [[ -n $CONSOLE_PID ]] && kill "$CONSOLE_PID" 2>/dev/null || true
     wait 2>/dev/null || true
+    if [[ -n ${KEEP_LOGS:-} ]]; then cp "$WORK"/console-*.log "$KEEP_LOGS"/ 2>/dev/null || true; fi
     if [[ -n $PGBIN && -d $WORK/pg ]]; then
         as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
     fi
