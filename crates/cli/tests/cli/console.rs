@@ -6,6 +6,8 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::{rampart, run, stderr};
 
 pub struct Running {
@@ -63,6 +65,32 @@ pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
         lines,
         seen: Vec::new(),
     }
+}
+
+/// One JSON API call: `(status, body)`, the body `null` when it is not JSON.
+pub fn api(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = req
+        .body(body.map(|b| b.to_string()).unwrap_or_default())
+        .unwrap();
+    let mut resp = agent
+        .run(req)
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 pub fn client(cert_pem: &[u8]) -> ureq::Agent {

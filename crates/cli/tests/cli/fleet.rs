@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::console::{client, start};
+use crate::console::{api, client, start};
 use crate::rampart;
 
 fn bin() -> PathBuf {
@@ -134,29 +134,6 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// One API call.
-fn api(
-    http: &ureq::Agent,
-    method: &str,
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let req = ureq::http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(body.map(|b| b.to_string()).unwrap_or_default())
-        .unwrap();
-    let mut resp = http
-        .run(req)
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 /// Polls `f` every 250 ms until it returns `Some`, for at most `secs`.
 fn try_eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -174,6 +151,19 @@ fn try_eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
 /// [`try_eventually`], failing the test on timeout.
 fn eventually<T>(secs: u64, what: &str, f: impl FnMut() -> Option<T>) -> T {
     try_eventually(secs, f).unwrap_or_else(|| panic!("timed out waiting for {what}"))
+}
+
+/// Logs in as `admin`; the session token.
+fn login(http: &ureq::Agent, url: &str, password: &str) -> String {
+    let (s, v) = api(
+        http,
+        "POST",
+        &format!("{url}/api/v1/auth/login"),
+        None,
+        Some(json!({"username": "admin", "password": password})),
+    );
+    assert_eq!(s, 200, "login: {v}");
+    v["token"].as_str().unwrap().to_string()
 }
 
 /// A console with short topology and scan timings, and an admin session.
@@ -208,15 +198,7 @@ fn console(dir: &Path) -> Console {
         .to_string();
     let cert = data.join("tls/cert.pem");
     let http = client(&std::fs::read(&cert).unwrap());
-    let req = ureq::http::Request::builder()
-        .method("POST")
-        .uri(format!("{url}/api/v1/auth/login"))
-        .header("content-type", "application/json")
-        .body(json!({"username": "admin", "password": "fleet-test-admin-password"}).to_string())
-        .unwrap();
-    let mut resp = http.run(req).unwrap();
-    let login: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
-    let admin = login["token"].as_str().unwrap().to_string();
+    let admin = login(&http, &url, "fleet-test-admin-password");
     Console {
         proc,
         url,
@@ -232,7 +214,7 @@ impl Console {
             &self.http,
             "GET",
             &format!("{}{path}", self.url),
-            &self.admin,
+            Some(&self.admin),
             None,
         );
         assert_eq!(s, 200, "GET {path}: {v}");
@@ -244,7 +226,7 @@ impl Console {
             &self.http,
             "POST",
             &format!("{}/api/v1/agents/enrollment-tokens", self.url),
-            &self.admin,
+            Some(&self.admin),
             Some(json!({"name": "fleet test"})),
         );
         assert_eq!(s, 201, "{v}");
@@ -369,7 +351,7 @@ fn a_sensor_feeds_the_console_topology_runs_a_scan_and_goes_inactive() {
         &c.http,
         "POST",
         &format!("{}/api/v1/scans", c.url),
-        &c.admin,
+        Some(&c.admin),
         Some(json!({"targets": [host_id.to_string()], "scanners": ["posture"]})),
     );
     assert_eq!(s, 201, "{scan}");
@@ -708,28 +690,25 @@ fn rampart_up_starts_a_console_and_an_enrolled_sensor() {
     assert!(ready.contains(&format!("127.0.0.1:{port}")), "{ready}");
     let url = format!("https://127.0.0.1:{port}");
     let http = client(&std::fs::read(data.join("tls/cert.pem")).unwrap());
-    let req = ureq::http::Request::builder()
-        .method("POST")
-        .uri(format!("{url}/api/v1/auth/login"))
-        .header("content-type", "application/json")
-        .body(json!({"username": "admin", "password": password}).to_string())
-        .unwrap();
-    let mut resp = http.run(req).unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let login: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = login(&http, &url, &password);
     // This machine appears, reported by the automatically enrolled sensor.
     eventually(30, "this host reported by the local sensor", || {
         let (_, v) = api(
             &http,
             "GET",
             &format!("{url}/api/v1/nodes?type=host"),
-            &token,
+            Some(&token),
             None,
         );
         (v["total"] == 1 && v["items"][0]["active"] == true).then_some(())
     });
-    let (_, agents) = api(&http, "GET", &format!("{url}/api/v1/agents"), &token, None);
+    let (_, agents) = api(
+        &http,
+        "GET",
+        &format!("{url}/api/v1/agents"),
+        Some(&token),
+        None,
+    );
     assert_eq!(agents["total"], 1, "{agents}");
     // Ctrl-C stops both, cleanly.
     up.signal("-INT");
@@ -754,16 +733,14 @@ fn rampart_up_starts_a_console_and_an_enrolled_sensor() {
     let ready = again.wait_for("Rampart is up");
     assert!(ready.contains("earlier start"), "{ready}");
     std::thread::sleep(Duration::from_secs(2));
-    let req = ureq::http::Request::builder()
-        .method("POST")
-        .uri(format!("{url}/api/v1/auth/login"))
-        .header("content-type", "application/json")
-        .body(json!({"username": "admin", "password": password}).to_string())
-        .unwrap();
-    let mut resp = http.run(req).unwrap();
-    let login: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
-    let (_, agents) = api(&http, "GET", &format!("{url}/api/v1/agents"), &token, None);
+    let token = login(&http, &url, &password);
+    let (_, agents) = api(
+        &http,
+        "GET",
+        &format!("{url}/api/v1/agents"),
+        Some(&token),
+        None,
+    );
     assert_eq!(agents["total"], 1, "{agents}");
     again.signal("-INT");
     assert_eq!(

@@ -7,31 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::console::{client, start};
+use crate::console::{api, client, start};
 use crate::{golden, rampart, stderr};
-
-fn api(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = ureq::http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/json");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = req
-        .body(body.map(|b| b.to_string()).unwrap_or_default())
-        .unwrap();
-    let mut resp = agent.run(req).unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 fn vuln(cve: &str, package: &str, cvss: f64, kev: bool, epss: f64) -> Value {
     let mut r = json!({

@@ -10,9 +10,9 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::console::{client, start};
+use crate::console::{api, client, start};
 use crate::{rampart, stderr};
 
 #[test]
@@ -125,29 +125,6 @@ impl Drop for Sensor {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn api(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = ureq::http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/json");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = req
-        .body(body.map(|b| b.to_string()).unwrap_or_default())
-        .unwrap();
-    let mut resp = agent.run(req).unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 #[test]
