@@ -175,6 +175,13 @@ const MAX_PAUSE: Duration = Duration::from_secs(600);
 
 async fn compute(store: &Store) -> Result<Analysis, String> {
     let data = store.threat_data().await.map_err(|e| format!("{e:#}"))?;
+    tracing::debug!(
+        nodes = data.nodes.len(),
+        edges = data.edges.len(),
+        findings = data.findings.len(),
+        processes_left_out = data.processes_left_out,
+        "threat input read"
+    );
     tokio::task::spawn_blocking(move || Analysis::run(build_input(&data)))
         .await
         .map_err(|e| format!("analysis task: {e}"))?
@@ -687,6 +694,7 @@ mod tests {
                     language_files: vec![],
                 },
             }],
+            processes_left_out: 0,
         }
     }
 

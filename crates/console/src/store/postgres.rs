@@ -1,10 +1,20 @@
 //! The scale-out backend: PostgreSQL through `tokio-postgres`, with a small
 //! bounded pool of connections (see [`super::pool`]) so concurrent requests
-//! do not wait for each other, and transactions on a connection of their
-//! own.
+//! do not wait for each other, and transactions on a pooled connection of
+//! their own.
+//!
+//! Round trips are what a busy console pays for: every statement is
+//! prepared once per connection and kept, and the statements of a
+//! [`Backend::transaction`] are pipelined (sent without waiting for each
+//! other's answers; PostgreSQL runs them in order), so an agent report of
+//! hundreds of writes costs a handful of round trips instead of two per
+//! statement.
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use async_trait::async_trait;
 use rustls::pki_types::CertificateDer;
@@ -18,7 +28,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::backend::{Backend, BackendKind, Stmt, Transaction};
 use super::migrations::{MIGRATIONS_TABLE, Migration, latest};
-use super::pool::{Pool, Pooled};
+use super::pool::{Conn, Pool, Pooled};
 use super::value::{Row, Value};
 use crate::error::StoreError;
 
@@ -146,7 +156,7 @@ pub fn numbered_placeholders(sql: &str) -> String {
     out
 }
 
-fn map_err(e: tokio_postgres::Error) -> StoreError {
+pub(super) fn map_err(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         StoreError::Conflict
     } else {
@@ -250,18 +260,19 @@ impl Backend for PostgresBackend {
 
     async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
         let conn = self.pool.get().await?;
-        execute_on(conn.client()?, sql, &values).await
+        execute_on(conn.conn()?, sql, &values).await
     }
 
     async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<Row>, StoreError> {
         let conn = self.pool.get().await?;
-        query_on(conn.client()?, sql, &values).await
+        query_on(conn.conn()?, sql, &values).await
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
         let mut conn = self.pool.get().await?;
         conn.hold();
-        conn.client()?
+        conn.conn()?
+            .client()
             .batch_execute("BEGIN")
             .await
             .map_err(map_err)?;
@@ -287,46 +298,142 @@ impl Backend for PostgresBackend {
     }
 
     async fn transaction(&self, stmts: Vec<Stmt>) -> Result<bool, StoreError> {
-        // The shared client pipelines other tasks' queries: a transaction
-        // needs a connection of its own.
-        let mut client = connect(&self.url, &self.tls).await?;
-        let tx = client.transaction().await.map_err(map_err)?;
-        for s in &stmts {
-            let sql = numbered_placeholders(&s.sql);
-            let boxed = params(&s.params);
-            let refs: Vec<&(dyn ToSql + Sync)> = boxed
-                .iter()
-                .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            let n = tx.execute(&sql, &refs).await.map_err(map_err)?;
-            if s.guard && n == 0 {
-                tx.rollback().await.map_err(map_err)?;
-                return Ok(false);
+        let mut pooled = self.pool.get().await?;
+        // Until COMMIT or ROLLBACK, the connection must not go back.
+        pooled.hold();
+        let conn = pooled.conn()?;
+        let result = run_transaction(conn, &stmts).await;
+        let end = match result {
+            Ok(true) => "COMMIT",
+            Ok(false) | Err(_) => "ROLLBACK",
+        };
+        let ended = conn.client().batch_execute(end).await.map_err(map_err);
+        match (result, ended) {
+            (Ok(done), Ok(())) => {
+                pooled.reuse();
+                Ok(done)
             }
+            // The statement's own error says more than the rollback's;
+            // the connection is clean again if the rollback went through.
+            (Err(e), ended) => {
+                if ended.is_ok() {
+                    pooled.reuse();
+                }
+                Err(e)
+            }
+            (Ok(_), Err(e)) => Err(e),
         }
-        tx.commit().await.map_err(map_err)?;
-        Ok(true)
     }
 }
 
-async fn execute_on(client: &Client, sql: &str, values: &[Value]) -> Result<u64, StoreError> {
-    let sql = numbered_placeholders(sql);
-    let boxed = params(values);
-    let refs: Vec<&(dyn ToSql + Sync)> = boxed
-        .iter()
-        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-        .collect();
-    client.execute(&sql, &refs).await.map_err(map_err)
+/// The most statements sent in one pipeline before waiting for their
+/// answers (bounds the work of polling them all on every wakeup).
+const PIPELINE: usize = 256;
+
+/// `stmts` in a transaction on `conn` (`BEGIN` is sent here; the caller
+/// commits or rolls back). Statements are prepared (one round trip for
+/// those the connection has not seen), then sent in pipelines, each
+/// [`Stmt::guard`] on its own so its row count is known before anything
+/// after it runs. `Ok(false)` when a guard changed no row.
+async fn run_transaction(conn: &Conn, stmts: &[Stmt]) -> Result<bool, StoreError> {
+    conn.client()
+        .batch_execute("BEGIN")
+        .await
+        .map_err(map_err)?;
+    let sqls: Vec<&str> = stmts.iter().map(|s| s.sql.as_str()).collect();
+    let prepared = conn.prepared(&sqls).await?;
+    let boxed: Vec<Vec<Box<dyn ToSql + Sync + Send>>> =
+        stmts.iter().map(|s| params(&s.params)).collect();
+    let mut i = 0;
+    while i < stmts.len() {
+        let end = if stmts[i].guard {
+            i + 1
+        } else {
+            let mut j = i;
+            while j < stmts.len() && !stmts[j].guard && j - i < PIPELINE {
+                j += 1;
+            }
+            j
+        };
+        let futures = (i..end)
+            .map(|k| {
+                let refs: Vec<&(dyn ToSql + Sync)> = boxed[k]
+                    .iter()
+                    .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
+                let client = conn.client();
+                let st = &prepared[k];
+                async move { client.execute(st, &refs).await }
+            })
+            .collect();
+        let counts = pipelined(futures).await.map_err(map_err)?;
+        if stmts[i].guard && counts.first() == Some(&0) {
+            return Ok(false);
+        }
+        i = end;
+    }
+    Ok(true)
 }
 
-async fn query_on(client: &Client, sql: &str, values: &[Value]) -> Result<Vec<Row>, StoreError> {
-    let sql = numbered_placeholders(sql);
+/// Runs `futures` on one connection as a pipeline: each is first polled in
+/// order, and a `tokio-postgres` request is sent when its future is first
+/// polled (for a prepared statement), so the server receives them in this
+/// order. Returns every output in order, or the first error in order.
+pub(super) async fn pipelined<F, T, E>(futures: Vec<F>) -> Result<Vec<T>, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<T>> = futures.iter().map(|_| None).collect();
+    let mut next = 0;
+    std::future::poll_fn(|cx| {
+        for (i, f) in futures.iter_mut().enumerate().skip(next) {
+            if out[i].is_some() {
+                continue;
+            }
+            match f.as_mut().poll(cx) {
+                Poll::Ready(Ok(v)) => out[i] = Some(v),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+        }
+        while next < out.len() && out[next].is_some() {
+            next += 1;
+        }
+        if next == out.len() {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await?;
+    Ok(out.into_iter().flatten().collect())
+}
+
+async fn execute_on(conn: &Conn, sql: &str, values: &[Value]) -> Result<u64, StoreError> {
+    let st = conn.prepared(&[sql]).await?;
     let boxed = params(values);
     let refs: Vec<&(dyn ToSql + Sync)> = boxed
         .iter()
         .map(|b| b.as_ref() as &(dyn ToSql + Sync))
         .collect();
-    let rows = client.query(&sql, &refs).await.map_err(map_err)?;
+    match st.first() {
+        Some(st) => conn.client().execute(st, &refs).await.map_err(map_err),
+        None => Err(StoreError::Task("no prepared statement".into())),
+    }
+}
+
+async fn query_on(conn: &Conn, sql: &str, values: &[Value]) -> Result<Vec<Row>, StoreError> {
+    let st = conn.prepared(&[sql]).await?;
+    let boxed = params(values);
+    let refs: Vec<&(dyn ToSql + Sync)> = boxed
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let Some(st) = st.first() else {
+        return Err(StoreError::Task("no prepared statement".into()));
+    };
+    let rows = conn.client().query(st, &refs).await.map_err(map_err)?;
     rows.iter().map(read_row).collect()
 }
 
@@ -356,13 +463,13 @@ impl Backend for PostgresTx {
     async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
         let guard = self.conn.lock().await;
         let conn = guard.as_ref().ok_or_else(finished)?;
-        execute_on(conn.client()?, sql, &values).await
+        execute_on(conn.conn()?, sql, &values).await
     }
 
     async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<Row>, StoreError> {
         let guard = self.conn.lock().await;
         let conn = guard.as_ref().ok_or_else(finished)?;
-        query_on(conn.client()?, sql, &values).await
+        query_on(conn.conn()?, sql, &values).await
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
@@ -385,7 +492,8 @@ impl Transaction for PostgresTx {
     async fn commit(&self) -> Result<(), StoreError> {
         let mut guard = self.conn.lock().await;
         let mut conn = guard.take().ok_or_else(finished)?;
-        conn.client()?
+        conn.conn()?
+            .client()
             .batch_execute("COMMIT")
             .await
             .map_err(map_err)?;

@@ -2,10 +2,12 @@
 //! findings no suppression masks, the runtime evidence of each agent's host,
 //! and a cheap fingerprint that says when any of it changed.
 
+use std::collections::HashSet;
+
 use rampart_model::agent::RuntimeUse;
 
-use super::Store;
 use super::inventory::NOT_SUPPRESSED;
+use super::{Row, Store};
 use crate::error::StoreError;
 
 /// An active node as the graph needs it.
@@ -52,7 +54,12 @@ pub struct ThreatData {
     pub edges: Vec<ThreatEdge>,
     pub findings: Vec<ThreatFinding>,
     pub runtime: Vec<HostRuntime>,
+    /// Active processes left out: no socket edge, no open finding.
+    pub processes_left_out: usize,
 }
+
+/// Rows per page of the threat input's reads.
+const PAGE: usize = 10_000;
 
 fn json_opt(s: Option<String>) -> Option<serde_json::Value> {
     s.and_then(|s| serde_json::from_str(&s).ok())
@@ -61,66 +68,82 @@ fn json_opt(s: Option<String>) -> Option<serde_json::Value> {
 impl Store {
     /// Reads the threat input's data (several queries; not one snapshot:
     /// the next fingerprint check catches a change made in between).
+    ///
+    /// Only what the graph uses is read: attributes of hosts and pods
+    /// (addresses, cloud facts, namespace) and of `listens` and `connects`
+    /// edges, not of processes or containment edges; and a process is kept
+    /// only when it has a socket edge or an open finding, since a process
+    /// with neither can be on no path and exposes nothing. Large tables are
+    /// read in pages of [`PAGE`] rows by id, so other statements (agent
+    /// reports on SQLite's single connection) run in between.
     pub async fn threat_data(&self) -> Result<ThreatData, StoreError> {
-        let nodes = self
-            .db
-            .query(
-                "SELECT id, kind, node_key, name, attributes FROM nodes WHERE active = 1 \
-                 ORDER BY id",
-                vec![],
-            )
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(ThreatNode {
-                    id: r.int(0)?,
+        let mut edges = Vec::new();
+        self.paged(
+            "SELECT id, kind, source_id, target_id, CASE WHEN kind IN ('listens', 'connects') \
+             THEN attributes END FROM edges WHERE active = 1",
+            |r| {
+                edges.push(ThreatEdge {
                     kind: r.text(1)?,
-                    key: r.text(2)?,
-                    name: r.text(3)?,
+                    source: r.int(2)?,
+                    target: r.opt_int(3)?,
                     attributes: json_opt(r.opt_text(4)?),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let edges = self
-            .db
-            .query(
-                "SELECT kind, source_id, target_id, attributes FROM edges WHERE active = 1 \
-                 ORDER BY id",
-                vec![],
-            )
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(ThreatEdge {
-                    kind: r.text(0)?,
-                    source: r.int(1)?,
-                    target: r.opt_int(2)?,
-                    attributes: json_opt(r.opt_text(3)?),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let sql = format!(
-            "SELECT findings.id, findings.node_id, findings.kind, findings.rule_id, \
-             findings.severity, findings.evidence FROM findings JOIN nodes n \
-             ON n.id = findings.node_id WHERE findings.status = 'open' AND n.active = 1 \
-             AND {NOT_SUPPRESSED} ORDER BY findings.id"
-        );
-        let findings = self
-            .db
-            .query(&sql, vec![])
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(ThreatFinding {
+                });
+                Ok(())
+            },
+        )
+        .await?;
+        let mut findings = Vec::new();
+        self.paged(
+            &format!(
+                "SELECT findings.id, findings.node_id, findings.kind, findings.rule_id, \
+                 findings.severity, findings.evidence FROM findings JOIN nodes n \
+                 ON n.id = findings.node_id WHERE findings.status = 'open' AND n.active = 1 \
+                 AND {NOT_SUPPRESSED}"
+            ),
+            |r| {
+                findings.push(ThreatFinding {
                     id: r.int(0)?,
                     node_id: r.int(1)?,
                     kind: r.text(2)?,
                     rule_id: r.text(3)?,
                     severity: r.text(4)?,
                     evidence: json_opt(r.opt_text(5)?),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+                });
+                Ok(())
+            },
+        )
+        .await?;
+        // Processes that matter: with a socket edge or a finding.
+        let mut wanted: HashSet<i64> = findings.iter().map(|f| f.node_id).collect();
+        for e in &edges {
+            if matches!(e.kind.as_str(), "listens" | "connects") {
+                wanted.insert(e.source);
+                wanted.extend(e.target);
+            }
+        }
+        let mut nodes = Vec::new();
+        let mut skipped = 0usize;
+        self.paged(
+            "SELECT id, kind, node_key, name, CASE WHEN kind IN ('host', 'pod') \
+             THEN attributes END FROM nodes WHERE active = 1",
+            |r| {
+                let id = r.int(0)?;
+                let kind = r.text(1)?;
+                if kind == "process" && !wanted.contains(&id) {
+                    skipped += 1;
+                    return Ok(());
+                }
+                nodes.push(ThreatNode {
+                    id,
+                    kind,
+                    key: r.text(2)?,
+                    name: r.text(3)?,
+                    attributes: json_opt(r.opt_text(4)?),
+                });
+                Ok(())
+            },
+        )
+        .await?;
         let mut runtime = Vec::new();
         for r in self
             .db
@@ -144,7 +167,34 @@ impl Store {
             edges,
             findings,
             runtime,
+            processes_left_out: skipped,
         })
+    }
+
+    /// Runs `select` (whose first column is the table's `id`, and which has
+    /// a `WHERE` clause) page by page in id order, giving each row to
+    /// `each`.
+    async fn paged(
+        &self,
+        select: &str,
+        mut each: impl FnMut(&Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let table_id = select
+            .split_once(" FROM ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .map_or("id".to_string(), |t| format!("{t}.id"));
+        let sql = format!("{select} AND {table_id} > ? ORDER BY {table_id} LIMIT {PAGE}");
+        let mut after = 0i64;
+        loop {
+            let rows = self.db.query(&sql, vec![after.into()]).await?;
+            for r in &rows {
+                each(r)?;
+            }
+            match rows.last() {
+                Some(last) if rows.len() == PAGE => after = last.int(0)?,
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Counts and latest change times of what the threat input reads: when

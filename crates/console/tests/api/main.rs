@@ -49,6 +49,7 @@ both_backends_in!(settings_schedules as settings_and_schedules:
     scheduler_runs_in_the_background,
     audit_failure_rolls_back_the_action,
     postgres_pool_is_concurrent,
+    transactions_keep_order_and_roll_back,
 );
 
 both_backends_in!(threat as threatgraph:

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rampart_console::scheduler;
 use rampart_console::store::settings::Settings;
-use rampart_console::store::{Backend, PostgresBackend, SqliteBackend, Value};
+use rampart_console::store::{Backend, PostgresBackend, SqliteBackend, Stmt, Value};
 use serde_json::json;
 
 use crate::harness::{Db, TestConsole};
@@ -505,4 +505,90 @@ pub fn postgres_pool_is_concurrent(db: Db) {
     });
     // The console itself still answers.
     assert_eq!(c.call("GET", "/healthz", None, None).status, 200);
+}
+
+/// `Backend::transaction` on one connection: hundreds of statements whose
+/// order matters (each reads what the one before wrote) run in order, a
+/// guard that changes no row rolls everything back, an error in the middle
+/// of a pipeline rolls everything back, and the connection is usable
+/// afterwards (a pool of one).
+pub fn transactions_keep_order_and_roll_back(db: Db) {
+    let c = start!(db);
+    let raw: Arc<dyn Backend> = match (&c.database_url, db) {
+        (Some(url), Db::Postgres) => c.rt.block_on(async {
+            Arc::new(
+                PostgresBackend::connect_pooled(url, crate::pg::ca_file().as_deref(), 1)
+                    .await
+                    .unwrap(),
+            ) as Arc<dyn Backend>
+        }),
+        _ => raw_db(&c),
+    };
+    let count = |raw: &Arc<dyn Backend>| {
+        c.rt.block_on(raw.query("SELECT COUNT(*), COALESCE(MAX(v), 0) FROM tx_order", vec![]))
+            .unwrap()[0]
+            .clone()
+    };
+    c.rt.block_on(raw.execute(
+        "CREATE TABLE tx_order (n BIGINT PRIMARY KEY, v BIGINT NOT NULL)",
+        vec![],
+    ))
+    .unwrap();
+    // 600 statements (more than one pipeline): each row's value is the
+    // previous row's plus one, so any reordering breaks the chain.
+    let mut stmts = vec![Stmt::new(
+        "INSERT INTO tx_order (n, v) VALUES (?, ?)",
+        vec![0i64.into(), 1i64.into()],
+    )];
+    for n in 1..600i64 {
+        stmts.push(Stmt::new(
+            "INSERT INTO tx_order (n, v) VALUES (?, (SELECT v + 1 FROM tx_order WHERE n = ?))",
+            vec![n.into(), (n - 1).into()],
+        ));
+    }
+    assert!(c.rt.block_on(raw.transaction(stmts)).unwrap());
+    let r = count(&raw);
+    assert_eq!((r.int(0).unwrap(), r.int(1).unwrap()), (600, 600));
+
+    // A guard in the middle that changes nothing: nothing is written.
+    let stmts = vec![
+        Stmt::new(
+            "INSERT INTO tx_order (n, v) VALUES (?, ?)",
+            vec![1000i64.into(), 1i64.into()],
+        ),
+        Stmt::guard(
+            "UPDATE tx_order SET v = v WHERE n = ?",
+            vec![99_999i64.into()],
+        ),
+        Stmt::new(
+            "INSERT INTO tx_order (n, v) VALUES (?, ?)",
+            vec![1001i64.into(), 1i64.into()],
+        ),
+    ];
+    assert!(!c.rt.block_on(raw.transaction(stmts)).unwrap());
+    assert_eq!(count(&raw).int(0).unwrap(), 600);
+
+    // A conflict in the middle of a pipeline: an error, nothing written.
+    let mut stmts = Vec::new();
+    for n in [2000i64, 2001, 5, 2002] {
+        stmts.push(Stmt::new(
+            "INSERT INTO tx_order (n, v) VALUES (?, ?)",
+            vec![n.into(), 1i64.into()],
+        ));
+    }
+    let err = c.rt.block_on(raw.transaction(stmts)).unwrap_err();
+    assert!(
+        matches!(err, rampart_console::StoreError::Conflict),
+        "{err:?}"
+    );
+    assert_eq!(count(&raw).int(0).unwrap(), 600);
+    // The (only) connection is clean again.
+    assert!(
+        c.rt.block_on(raw.transaction(vec![Stmt::new(
+            "DELETE FROM tx_order WHERE n >= ?",
+            vec![300i64.into()],
+        )]))
+        .unwrap()
+    );
+    assert_eq!(count(&raw).int(0).unwrap(), 300);
 }
