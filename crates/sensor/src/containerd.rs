@@ -218,10 +218,19 @@ pub fn to_containers(
     containers: ListContainersResponse,
     tasks: &ListTasksResponse,
 ) -> Vec<AgentContainer> {
+    // containerd 1.6 leaves `container_id` empty in task lists: the init
+    // process's `id` is the container's.
     let by_id: BTreeMap<&str, &Task> = tasks
         .tasks
         .iter()
-        .map(|t| (t.container_id.as_str(), t))
+        .map(|t| {
+            let id = if t.container_id.is_empty() {
+                &t.id
+            } else {
+                &t.container_id
+            };
+            (id.as_str(), t)
+        })
         .collect();
     containers
         .containers
