@@ -408,8 +408,9 @@ impl Collector {
 }
 
 /// Adds `more` to `all`; a container already known (containerd's own API
-/// and its CRI list the same container) keeps what the later source does
-/// not say, and gets the union of the labels.
+/// and its CRI list the same container; Docker's containers are in
+/// containerd's `moby` namespace) keeps its runtime and what the later
+/// source does not say, and gets the union of the labels.
 fn merge_containers(all: &mut BTreeMap<String, Container>, more: Vec<Container>) {
     for c in more {
         match all.get_mut(&c.key) {
@@ -422,7 +423,6 @@ fn merge_containers(all: &mut BTreeMap<String, Container>, more: Vec<Container>)
                 old.image_id = c.image_id.or(old.image_id.take());
                 old.pod_uid = c.pod_uid.or(old.pod_uid.take());
                 old.state = c.state;
-                old.runtime = c.runtime;
                 old.labels.extend(c.labels);
             }
         }
@@ -462,4 +462,47 @@ fn read_big(path: &Path, buf: &mut Vec<u8>) -> bool {
 
 fn ip_string(ip: IpAddr) -> String {
     ip.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(key: &str, runtime: &str, name: Option<&str>, label: (&str, &str)) -> Container {
+        Container {
+            key: key.into(),
+            runtime: runtime.into(),
+            name: name.map(str::to_string),
+            image: None,
+            image_id: None,
+            state: "running".into(),
+            labels: [(label.0.to_string(), label.1.to_string())]
+                .into_iter()
+                .collect(),
+            pod_uid: None,
+        }
+    }
+
+    #[test]
+    fn merged_containers_keep_runtime_and_names_and_join_labels() {
+        let mut all = BTreeMap::new();
+        merge_containers(
+            &mut all,
+            vec![container("a", "docker", Some("web"), ("x", "1"))],
+        );
+        let mut native = container("a", "containerd", None, ("containerd.io/namespace", "moby"));
+        native.state = "exited".into();
+        native.image = Some("nginx".into());
+        merge_containers(
+            &mut all,
+            vec![native, container("b", "containerd", None, ("y", "2"))],
+        );
+        let a = &all["a"];
+        assert_eq!(a.runtime, "docker");
+        assert_eq!(a.name.as_deref(), Some("web"));
+        assert_eq!(a.image.as_deref(), Some("nginx"));
+        assert_eq!(a.state, "exited");
+        assert_eq!(a.labels.len(), 2);
+        assert_eq!(all.len(), 2);
+    }
 }
