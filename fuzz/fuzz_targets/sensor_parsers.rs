@@ -1,11 +1,20 @@
 //! Fuzz target: the sensor's parsers of kernel and runtime text
 //! (`/proc/net/{tcp,udp}[6]`, `/proc/PID/cgroup`, `/proc/PID/stat`,
-//! `/proc/net/if_inet6`, `os-release`, container runtime HTTP answers) and
-//! the command-line redaction. None may panic, and redaction is idempotent.
+//! `/proc/net/if_inet6`, `os-release`, container runtime HTTP answers, the
+//! CRI's and containerd's protobuf answers and gRPC frames) and the
+//! command-line redaction. None may panic, redaction is idempotent, and a
+//! decoded protobuf answer encodes back to the same message.
 #![no_main]
 
 use rampart_model::agent::Proto;
-use rampart_sensor::{cgroup, containers, host, net, process, redact};
+use rampart_sensor::protobuf::Message;
+use rampart_sensor::{cgroup, containerd, containers, cri, grpc, host, net, process, redact};
+
+fn round_trip<M: Message + PartialEq + std::fmt::Debug>(data: &[u8]) {
+    if let Ok(m) = M::decode(data) {
+        assert_eq!(M::decode(&m.to_bytes()).ok(), Some(m));
+    }
+}
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -19,6 +28,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = host::parse_os_release(&text);
     let _ = containers::parse_http_response(data);
     let _ = containers::parse_container_list(data, "docker");
+    let _ = grpc::unframe(data);
+    round_trip::<cri::ListContainersResponse>(data);
+    round_trip::<cri::ListPodSandboxResponse>(data);
+    round_trip::<containerd::ListContainersResponse>(data);
+    round_trip::<containerd::ListTasksResponse>(data);
+    round_trip::<containerd::ListNamespacesResponse>(data);
     let args: Vec<String> = text.split('\0').map(str::to_string).collect();
     let once = redact::redact_cmdline(&args);
     assert_eq!(once.len(), args.len());

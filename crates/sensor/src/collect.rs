@@ -36,6 +36,14 @@ pub struct CollectorConfig {
     /// Docker-compatible API sockets and the runtime each belongs to
     /// (relative to `root`).
     pub runtime_sockets: Vec<(PathBuf, String)>,
+    /// CRI (gRPC `runtime.v1.RuntimeService`) sockets and the runtime name
+    /// their containers get (relative to `root`).
+    pub cri_sockets: Vec<(PathBuf, String)>,
+    /// containerd API sockets, asked for the containers of every
+    /// containerd namespace (relative to `root`).
+    pub containerd_sockets: Vec<PathBuf>,
+    /// The most one runtime socket may take to answer, per API.
+    pub runtime_timeout: Duration,
     /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
     pub clock_ticks: u64,
 }
@@ -55,6 +63,15 @@ impl CollectorConfig {
                     "podman".to_string(),
                 ),
             ],
+            cri_sockets: vec![
+                (
+                    PathBuf::from("run/containerd/containerd.sock"),
+                    "containerd".to_string(),
+                ),
+                (PathBuf::from("run/crio/crio.sock"), "cri-o".to_string()),
+            ],
+            containerd_sockets: vec![PathBuf::from("run/containerd/containerd.sock")],
+            runtime_timeout: Duration::from_secs(2),
             clock_ticks: rustix_ticks(),
         }
     }
@@ -79,6 +96,8 @@ pub struct Collector {
     cloud: Option<CloudProbe>,
     boot_time: Option<i64>,
     runtime_cache: Vec<Container>,
+    /// Pods the CRI runtimes know (names, namespaces, labels).
+    runtime_pods: Vec<Pod>,
     runtime_checked: Option<(Instant, Vec<String>)>,
     host_cache: Option<(Instant, HostFacts)>,
     /// Reused for the /proc/net files.
@@ -98,6 +117,7 @@ impl Collector {
             cloud,
             boot_time: None,
             runtime_cache: Vec::new(),
+            runtime_pods: Vec::new(),
             runtime_checked: None,
             host_cache: None,
             net_buf: Vec::new(),
@@ -192,6 +212,12 @@ impl Collector {
                 .into_iter()
                 .map(|p| (p.key.clone(), p))
                 .collect();
+        for p in &self.runtime_pods {
+            let pod = pods.entry(p.key.clone()).or_insert_with(|| p.clone());
+            pod.name = p.name.clone().or(pod.name.take());
+            pod.namespace = p.namespace.clone().or(pod.namespace.take());
+            pod.labels.extend(p.labels.clone());
+        }
         for uid in pod_uids {
             pods.entry(uid.clone()).or_insert_with(|| Pod {
                 key: uid,
@@ -231,17 +257,44 @@ impl Collector {
         if fresh {
             return;
         }
-        let mut all = Vec::new();
+        let mut all: BTreeMap<String, Container> = BTreeMap::new();
+        let mut pods: Vec<Pod> = Vec::new();
+        let deadline = self.cfg.runtime_timeout;
         for (sock, runtime) in &self.cfg.runtime_sockets {
             let path = self.cfg.root.join(sock);
             if !path.exists() {
                 continue;
             }
             match list_runtime_containers(&path, runtime) {
-                Ok(v) => all.extend(v),
+                Ok(v) => merge_containers(&mut all, v),
                 Err(e) => tracing::debug!("container runtime {runtime}: {e}"),
             }
         }
+        for sock in &self.cfg.containerd_sockets {
+            let path = self.cfg.root.join(sock);
+            if !path.exists() {
+                continue;
+            }
+            match crate::containerd::list(&path, deadline) {
+                Ok(v) => merge_containers(&mut all, v),
+                Err(e) => tracing::debug!("containerd {}: {e}", path.display()),
+            }
+        }
+        for (sock, runtime) in &self.cfg.cri_sockets {
+            let path = self.cfg.root.join(sock);
+            if !path.exists() {
+                continue;
+            }
+            match crate::cri::list(&path, runtime, deadline) {
+                Ok(inv) => {
+                    merge_containers(&mut all, inv.containers);
+                    pods.extend(inv.pods);
+                }
+                Err(e) => tracing::debug!("CRI {runtime} {}: {e}", path.display()),
+            }
+        }
+        self.runtime_pods = pods;
+        let all: Vec<Container> = all.into_values().collect();
         self.runtime_cache = all;
         self.runtime_checked = Some((Instant::now(), ids));
     }
@@ -354,6 +407,28 @@ impl Collector {
     }
 }
 
+/// Adds `more` to `all`; a container already known (containerd's own API
+/// and its CRI list the same container; Docker's containers are in
+/// containerd's `moby` namespace) keeps its runtime and what the later
+/// source does not say, and gets the union of the labels.
+fn merge_containers(all: &mut BTreeMap<String, Container>, more: Vec<Container>) {
+    for c in more {
+        match all.get_mut(&c.key) {
+            None => {
+                all.insert(c.key.clone(), c);
+            }
+            Some(old) => {
+                old.name = c.name.or(old.name.take());
+                old.image = c.image.or(old.image.take());
+                old.image_id = c.image_id.or(old.image_id.take());
+                old.pod_uid = c.pod_uid.or(old.pod_uid.take());
+                old.state = c.state;
+                old.labels.extend(c.labels);
+            }
+        }
+    }
+}
+
 /// Reads a whole file into `buf` with large reads: the kernel regenerates
 /// `/proc/net/tcp` from the start of its socket hash table for every
 /// `read`, so small reads cost far more than the text they return.
@@ -387,4 +462,47 @@ fn read_big(path: &Path, buf: &mut Vec<u8>) -> bool {
 
 fn ip_string(ip: IpAddr) -> String {
     ip.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(key: &str, runtime: &str, name: Option<&str>, label: (&str, &str)) -> Container {
+        Container {
+            key: key.into(),
+            runtime: runtime.into(),
+            name: name.map(str::to_string),
+            image: None,
+            image_id: None,
+            state: "running".into(),
+            labels: [(label.0.to_string(), label.1.to_string())]
+                .into_iter()
+                .collect(),
+            pod_uid: None,
+        }
+    }
+
+    #[test]
+    fn merged_containers_keep_runtime_and_names_and_join_labels() {
+        let mut all = BTreeMap::new();
+        merge_containers(
+            &mut all,
+            vec![container("a", "docker", Some("web"), ("x", "1"))],
+        );
+        let mut native = container("a", "containerd", None, ("containerd.io/namespace", "moby"));
+        native.state = "exited".into();
+        native.image = Some("nginx".into());
+        merge_containers(
+            &mut all,
+            vec![native, container("b", "containerd", None, ("y", "2"))],
+        );
+        let a = &all["a"];
+        assert_eq!(a.runtime, "docker");
+        assert_eq!(a.name.as_deref(), Some("web"));
+        assert_eq!(a.image.as_deref(), Some("nginx"));
+        assert_eq!(a.state, "exited");
+        assert_eq!(a.labels.len(), 2);
+        assert_eq!(all.len(), 2);
+    }
 }

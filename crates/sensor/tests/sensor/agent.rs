@@ -31,6 +31,8 @@ fn config(url: &str, state: PathBuf, token: Option<&str>) -> AgentConfig {
     let mut collector = CollectorConfig::live();
     collector.cloud_metadata_url = None;
     collector.runtime_sockets.clear();
+    collector.cri_sockets.clear();
+    collector.containerd_sockets.clear();
     AgentConfig {
         console_url: url.to_string(),
         enroll_token: token.map(str::to_string),

@@ -178,6 +178,9 @@ fn config(root: PathBuf) -> CollectorConfig {
         live: false,
         cloud_metadata_url: None,
         runtime_sockets: vec![],
+        cri_sockets: vec![],
+        containerd_sockets: vec![],
+        runtime_timeout: std::time::Duration::from_secs(2),
         clock_ticks: 100,
     }
 }
@@ -343,6 +346,8 @@ fn live_host_sees_our_socket_and_connection() {
     let mut cfg = CollectorConfig::live();
     cfg.cloud_metadata_url = None;
     cfg.runtime_sockets.clear();
+    cfg.cri_sockets.clear();
+    cfg.containerd_sockets.clear();
     let mut c = Collector::new(cfg);
     let started = std::time::Instant::now();
     let s = c.collect().unwrap();
