@@ -15,8 +15,10 @@ pub mod error;
 pub mod host;
 pub mod jobs;
 pub mod net;
+mod ownership;
 pub mod process;
 pub mod redact;
+pub mod rootfs;
 pub mod runtime;
 pub mod stop;
 
