@@ -509,9 +509,46 @@ mod tests {
                 files: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
             }],
             language_files: vec![],
+            ..RuntimeUse::default()
         });
         let json = serde_json::to_value(&with).unwrap();
         assert_eq!(json["runtime"]["packages"][0]["name"], "libssl3");
+        // Without containers or skipped databases, the fields older
+        // consoles do not know are absent.
+        let keys: Vec<&String> = json["runtime"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "databases",
+                "files_in_use",
+                "language_files",
+                "packages",
+                "processes"
+            ]
+        );
         assert_eq!(serde_json::from_value::<Report>(json).unwrap(), with);
+    }
+
+    #[test]
+    fn container_runtime_round_trips_and_old_runtime_reads() {
+        let old = serde_json::json!({"databases": ["deb"], "processes": 1, "files_in_use": 2,
+            "packages": [], "language_files": []});
+        let r: RuntimeUse = serde_json::from_value(old).unwrap();
+        assert!(r.containers.is_empty() && r.skipped.is_empty());
+        let with = RuntimeUse {
+            containers: vec![ContainerRuntime {
+                container: "abc".into(),
+                databases: vec!["rpm".into()],
+                processes: 2,
+                files_in_use: 5,
+                packages: vec![],
+                language_files: vec!["/app/node_modules/x/index.js".into()],
+                skipped: vec!["deb: /var/lib/dpkg/status: larger than 64 bytes".into()],
+            }],
+            ..r
+        };
+        let json = serde_json::to_value(&with).unwrap();
+        assert_eq!(json["containers"][0]["container"], "abc");
+        assert_eq!(serde_json::from_value::<RuntimeUse>(json).unwrap(), with);
     }
 }

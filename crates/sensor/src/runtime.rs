@@ -130,7 +130,7 @@ struct Mapped {
     language_files: Vec<String>,
 }
 
-fn map_files<'a>(in_use: &BTreeSet<&'a str>, owners: Option<&Ownership>) -> Mapped {
+fn map_files(in_use: &BTreeSet<&str>, owners: Option<&Ownership>) -> Mapped {
     let mut packages: BTreeMap<(&str, &str, &str), Vec<String>> = BTreeMap::new();
     let mut language_files = Vec::new();
     for f in in_use {

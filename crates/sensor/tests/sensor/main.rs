@@ -5,5 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent;
+mod container;
 mod discovery;
 mod http;
