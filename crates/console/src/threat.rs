@@ -443,8 +443,27 @@ fn graph_finding(f: &ThreatFinding) -> Option<Finding> {
         vulnerability: (kind == FindingKind::Vulnerability)
             .then(|| f.evidence.as_ref().map(vulnerability_facts))
             .flatten(),
-        targets: Vec::new(),
+        targets: if kind == FindingKind::Secret {
+            f.evidence.as_ref().map(secret_targets).unwrap_or_default()
+        } else {
+            Vec::new()
+        },
     })
+}
+
+/// The hosts a secret is for, from the scanner's record (`targets`, see
+/// docs/secrets.md): at most 8, each at most 300 characters.
+fn secret_targets(ev: &Value) -> Vec<String> {
+    ev.get("targets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 300)
+        .take(8)
+        .map(str::to_string)
+        .collect()
 }
 
 /// The package URL type (`pkg:deb/...` -> `deb`).
@@ -932,5 +951,60 @@ mod tests {
             rt("CVE-CT2-SSL"),
             rampart_graph::RuntimeUse::Unknown { .. }
         ));
+    }
+
+    #[test]
+    fn a_secret_naming_another_host_is_a_lateral_edge() {
+        let mut d = data();
+        d.nodes.push(node(
+            10,
+            "host",
+            "m-db",
+            json!({"hostname": "db.internal", "interfaces": [{"addresses": ["10.0.0.9/24"]}]}),
+        ));
+        d.findings.push(ThreatFinding {
+            id: 30,
+            node_id: 2,
+            kind: "secret".into(),
+            rule_id: "RMP-SECRET-DB-001".into(),
+            severity: "high".into(),
+            evidence: Some(json!({
+                "kind": "secret", "rule_id": "RMP-SECRET-DB-001", "path": "/app/.env",
+                "redacted": "FA********e9", "targets": ["db.internal:5432", 7, ""],
+            })),
+        });
+        // The same credential by address, on a container (node 4).
+        d.findings.push(ThreatFinding {
+            id: 31,
+            node_id: 4,
+            kind: "secret".into(),
+            rule_id: "RMP-SECRET-DB-007".into(),
+            severity: "high".into(),
+            evidence: Some(json!({"targets": ["10.0.0.9:5432"]})),
+        });
+        let input = build_input(&d);
+        let f = input.findings.iter().find(|f| f.id == "30").unwrap();
+        assert_eq!(f.targets, ["db.internal:5432"]);
+        let a = Analysis::run(input).unwrap();
+        let mut lat: Vec<(String, String, String)> = a
+            .laterals()
+            .into_iter()
+            .map(|l| (l.from, l.to, l.finding))
+            .collect();
+        lat.sort();
+        assert_eq!(
+            lat,
+            [
+                ("2".to_string(), "10".to_string(), "30".to_string()),
+                ("4".to_string(), "10".to_string(), "31".to_string())
+            ]
+        );
+        // The database host is reached from the internet through the
+        // credential on the exposed web host.
+        assert!(
+            matches!(a.reach("10"), Some(rampart_graph::Reach::Hops { .. })),
+            "{:?}",
+            a.reach("10")
+        );
     }
 }
