@@ -815,11 +815,19 @@ mod tests {
             .map(|f| (f.line, f.rule_id.as_str(), f.targets.clone()))
             .collect();
         assert!(
-            by_line.contains(&(Some(1), "RMP-SECRET-DB-001", vec!["db.internal:5432".into()])),
+            by_line.contains(&(
+                Some(1),
+                "RMP-SECRET-DB-001",
+                vec!["db.internal:5432".into()]
+            )),
             "{by_line:?}"
         );
         assert!(
-            by_line.contains(&(Some(2), "RMP-SECRET-DB-007", vec!["pg.prod.local:5432".into()])),
+            by_line.contains(&(
+                Some(2),
+                "RMP-SECRET-DB-007",
+                vec!["pg.prod.local:5432".into()]
+            )),
             "{by_line:?}"
         );
         for f in &found {

@@ -258,7 +258,7 @@ pub fn targets(line: &[u8], secret: std::ops::Range<usize>) -> Vec<String> {
     let exact = std::str::from_utf8(window).is_ok();
     let (ss, se) = (secret.start - lo, secret.end.min(hi).saturating_sub(lo));
     let secret_text = line
-        .get(secret.clone())
+        .get(secret)
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
     let mut found = Vec::new();
