@@ -1,7 +1,8 @@
 //! Fuzz target: the secret engine over arbitrary bytes (text, binaries,
 //! archives nested in archives), with small chunks so chunk boundaries,
 //! overlaps and long lines are exercised. The first byte picks the path the
-//! content pretends to be at (some rules only apply to some file names).
+//! content pretends to be at (some rules only apply to some file names),
+//! and where a pretend secret is for the credential-target reader.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -38,5 +39,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     for f in engine.scan_bytes(path, content) {
         assert_eq!(f.fingerprint.len(), 16);
         assert!(f.line.is_none_or(|l| l >= 1));
+    }
+    // Credential targets on any line, with any secret range: never the
+    // secret's text.
+    let at = usize::from(pick) % (content.len() + 1);
+    let end = (at + 12).min(content.len());
+    let secret = String::from_utf8_lossy(&content[at..end]).into_owned();
+    for t in rampart_secrets::targets::targets(content, at..end) {
+        assert!(secret.len() < 4 || !t.contains(&secret), "{t} holds the secret");
     }
 });

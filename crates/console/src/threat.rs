@@ -450,8 +450,27 @@ fn graph_finding(f: &ThreatFinding) -> Option<Finding> {
         vulnerability: (kind == FindingKind::Vulnerability)
             .then(|| f.evidence.as_ref().map(vulnerability_facts))
             .flatten(),
-        targets: Vec::new(),
+        targets: if kind == FindingKind::Secret {
+            f.evidence.as_ref().map(secret_targets).unwrap_or_default()
+        } else {
+            Vec::new()
+        },
     })
+}
+
+/// The hosts a secret is for, from the scanner's record (`targets`, see
+/// docs/secrets.md): at most 8, each at most 300 characters.
+fn secret_targets(ev: &Value) -> Vec<String> {
+    ev.get("targets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 300)
+        .take(8)
+        .map(str::to_string)
+        .collect()
 }
 
 /// The package URL type (`pkg:deb/...` -> `deb`).
@@ -465,7 +484,6 @@ pub fn build_input(data: &ThreatData) -> GraphInput {
     let mut kinds = HashMap::new();
     let mut nodes = Vec::with_capacity(data.nodes.len());
     let mut internet = None;
-    let mut hosts_by_machine = HashMap::new();
     for n in &data.nodes {
         let Some(kind) = node_kind(&n.kind) else {
             continue;
@@ -475,9 +493,6 @@ pub fn build_input(data: &ThreatData) -> GraphInput {
                 continue;
             }
             internet = Some(n.id.to_string());
-        }
-        if kind == NodeKind::Host {
-            hosts_by_machine.insert(n.key.as_str(), n.id.to_string());
         }
         kinds.insert(n.id, kind);
         nodes.push(graph_node(n, kind));
@@ -494,39 +509,110 @@ pub fn build_input(data: &ThreatData) -> GraphInput {
         .filter_map(graph_finding)
         .collect();
 
-    // Runtime evidence: the host's files in use, and what each package
-    // owns of them; a package of an ecosystem whose database the sensor
-    // read and that is not in use gets an empty file list (not in use).
+    let (runtime, ownership) = runtime_input(data, &edges, &findings);
+    GraphInput {
+        nodes,
+        edges,
+        findings,
+        runtime,
+        ownership,
+        ..GraphInput::default()
+    }
+}
+
+/// Files in use per package (`(ecosystem, name)`) on one node.
+type InUse<'a> = HashMap<(&'a str, &'a str), &'a [String]>;
+
+/// Runtime evidence and package files from the sensors' reports: each
+/// host's files in use on its host node, each container's on its
+/// container node (paths as seen inside the container), and for each
+/// vulnerable package what it owns of them; a package of an ecosystem
+/// whose database the sensor read and that is not in use gets an empty
+/// file list (not in use). A finding on an image reads what the
+/// containers started from it reported.
+fn runtime_input(
+    data: &ThreatData,
+    edges: &[Edge],
+    findings: &[Finding],
+) -> (Vec<RuntimeEvidence>, Vec<PackageFiles>) {
+    let mut hosts: HashMap<&str, String> = HashMap::new();
+    let mut containers: HashMap<&str, String> = HashMap::new();
+    for n in &data.nodes {
+        match node_kind(&n.kind) {
+            Some(NodeKind::Host) => {
+                hosts.insert(n.key.as_str(), n.id.to_string());
+            }
+            Some(NodeKind::Container) => {
+                containers.insert(n.key.as_str(), n.id.to_string());
+            }
+            _ => {}
+        }
+    }
     let mut runtime = Vec::new();
-    let mut ownership = Vec::new();
-    let mut in_use: HashMap<&str, HashMap<(&str, &str), &[String]>> = HashMap::new();
+    let mut in_use: HashMap<&str, InUse<'_>> = HashMap::new();
     let mut databases: HashMap<&str, HashSet<&str>> = HashMap::new();
     for hr in &data.runtime {
-        let Some(node) = hosts_by_machine.get(hr.machine_id.as_str()) else {
-            continue;
-        };
-        let mut files: BTreeSet<&str> = hr
-            .runtime
-            .language_files
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let per = in_use.entry(node.as_str()).or_default();
-        for p in &hr.runtime.packages {
-            files.extend(p.files.iter().map(String::as_str));
-            per.insert((p.ecosystem.as_str(), p.name.as_str()), p.files.as_slice());
+        let places = std::iter::once((
+            hosts.get(hr.machine_id.as_str()),
+            &hr.runtime.language_files,
+            &hr.runtime.packages,
+            &hr.runtime.databases,
+        ))
+        .chain(hr.runtime.containers.iter().map(|c| {
+            (
+                containers.get(c.container.as_str()),
+                &c.language_files,
+                &c.packages,
+                &c.databases,
+            )
+        }));
+        for (node, language_files, packages, dbs) in places {
+            let Some(node) = node.map(String::as_str) else {
+                continue;
+            };
+            let mut files: BTreeSet<&str> = language_files.iter().map(String::as_str).collect();
+            let per = in_use.entry(node).or_default();
+            for p in packages {
+                files.extend(p.files.iter().map(String::as_str));
+                per.insert((p.ecosystem.as_str(), p.name.as_str()), p.files.as_slice());
+            }
+            databases
+                .entry(node)
+                .or_default()
+                .extend(dbs.iter().map(String::as_str));
+            runtime.push(RuntimeEvidence {
+                node: node.to_string(),
+                files: files.into_iter().map(str::to_string).collect(),
+            });
         }
-        databases
-            .entry(node.as_str())
-            .or_default()
-            .extend(hr.runtime.databases.iter().map(String::as_str));
-        runtime.push(RuntimeEvidence {
-            node: node.clone(),
-            files: files.into_iter().map(str::to_string).collect(),
-        });
     }
+    // Images: what their containers reported.
+    let mut images: Vec<(&str, &str)> = Vec::new();
+    for e in edges {
+        if let Edge::FromImage { container, image } = e
+            && in_use.contains_key(container.as_str())
+        {
+            images.push((container.as_str(), image.as_str()));
+        }
+    }
+    for (container, image) in images {
+        let from: Vec<((&str, &str), &[String])> = in_use
+            .get(container)
+            .map(|m| m.iter().map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default();
+        let per = in_use.entry(image).or_default();
+        for (k, v) in from {
+            per.entry(k).or_insert(v);
+        }
+        let dbs: Vec<&str> = databases
+            .get(container)
+            .map(|d| d.iter().copied().collect())
+            .unwrap_or_default();
+        databases.entry(image).or_default().extend(dbs);
+    }
+    let mut ownership = Vec::new();
     let mut owned_done = HashSet::new();
-    for f in &findings {
+    for f in findings {
         let Some(pkg) = f.vulnerability.as_ref().and_then(|v| v.package.as_ref()) else {
             continue;
         };
@@ -555,21 +641,14 @@ pub fn build_input(data: &ThreatData) -> GraphInput {
             });
         }
     }
-    GraphInput {
-        nodes,
-        edges,
-        findings,
-        runtime,
-        ownership,
-        ..GraphInput::default()
-    }
+    (runtime, ownership)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::threat::HostRuntime;
-    use rampart_model::agent::{PackageInUse, RuntimeUse};
+    use rampart_model::agent::{ContainerRuntime, PackageInUse, RuntimeUse};
     use serde_json::json;
 
     fn node(id: i64, kind: &str, key: &str, attributes: Value) -> ThreatNode {
@@ -692,6 +771,7 @@ mod tests {
                         files: vec!["/usr/lib/libssl.so.3".into()],
                     }],
                     language_files: vec![],
+                    ..RuntimeUse::default()
                 },
             }],
             processes_left_out: 0,
@@ -786,5 +866,153 @@ mod tests {
             rt("CVE-3"),
             rampart_graph::RuntimeUse::Unknown { .. }
         ));
+    }
+
+    fn vuln_on(id: i64, node: i64, cve: &str, package: &str) -> ThreatFinding {
+        ThreatFinding {
+            id,
+            node_id: node,
+            kind: "vulnerability".into(),
+            rule_id: cve.into(),
+            severity: "high".into(),
+            evidence: Some(json!({
+                "package_name": package, "package_version": "1",
+                "purl": format!("pkg:deb/debian/{package}@1"),
+                "cvss": [{"base_score": 7.5, "vector": "CVSS:3.1/AV:N"}],
+            })),
+        }
+    }
+
+    #[test]
+    fn container_runtime_evidence_goes_to_the_container_and_its_image() {
+        let mut d = data();
+        d.nodes.push(node(6, "container", "c2", json!({})));
+        d.findings = vec![
+            vuln_on(20, 5, "CVE-IMG-SSL", "libssl3"),
+            vuln_on(21, 5, "CVE-IMG-ZLIB", "zlib1g"),
+            vuln_on(22, 4, "CVE-CT-SSL", "libssl3"),
+            vuln_on(23, 6, "CVE-CT2-SSL", "libssl3"),
+            // The host runs no libssl3 in this test: the container's use
+            // is not the host's.
+            vuln_on(24, 2, "CVE-HOST-CURL", "curl"),
+        ];
+        d.runtime[0].runtime.packages.clear();
+        d.runtime[0].runtime.containers = vec![
+            ContainerRuntime {
+                container: "c1".into(),
+                databases: vec!["deb".into()],
+                processes: 1,
+                files_in_use: 1,
+                packages: vec![PackageInUse {
+                    ecosystem: "deb".into(),
+                    name: "libssl3".into(),
+                    version: "3.0.11-1".into(),
+                    files: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
+                }],
+                language_files: vec![],
+                skipped: vec![],
+            },
+            // A container the console does not know: ignored.
+            ContainerRuntime {
+                container: "gone".into(),
+                ..ContainerRuntime::default()
+            },
+        ];
+        let input = build_input(&d);
+        let ev: Vec<(&str, &[String])> = input
+            .runtime
+            .iter()
+            .map(|r| (r.node.as_str(), r.files.as_slice()))
+            .collect();
+        assert_eq!(
+            ev,
+            [
+                ("2", &[][..]),
+                (
+                    "4",
+                    &["/usr/lib/x86_64-linux-gnu/libssl.so.3".to_string()][..]
+                )
+            ]
+        );
+        let a = Analysis::run(input).unwrap();
+        let top = a.top(10);
+        let rt = |rule: &str| {
+            top.iter()
+                .find(|r| r.rule_id == rule)
+                .unwrap_or_else(|| panic!("{rule}"))
+                .runtime
+                .clone()
+        };
+        assert!(
+            matches!(rt("CVE-IMG-SSL"), rampart_graph::RuntimeUse::InUse { .. }),
+            "{:?}",
+            rt("CVE-IMG-SSL")
+        );
+        assert!(matches!(
+            rt("CVE-CT-SSL"),
+            rampart_graph::RuntimeUse::InUse { .. }
+        ));
+        assert_eq!(rt("CVE-IMG-ZLIB"), rampart_graph::RuntimeUse::NotInUse);
+        assert_eq!(rt("CVE-HOST-CURL"), rampart_graph::RuntimeUse::NotInUse);
+        // A container that reported nothing: unknown, whatever its sibling does.
+        assert!(matches!(
+            rt("CVE-CT2-SSL"),
+            rampart_graph::RuntimeUse::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn a_secret_naming_another_host_is_a_lateral_edge() {
+        let mut d = data();
+        d.nodes.push(node(
+            10,
+            "host",
+            "m-db",
+            json!({"hostname": "db.internal", "interfaces": [{"addresses": ["10.0.0.9/24"]}]}),
+        ));
+        d.findings.push(ThreatFinding {
+            id: 30,
+            node_id: 2,
+            kind: "secret".into(),
+            rule_id: "RMP-SECRET-DB-001".into(),
+            severity: "high".into(),
+            evidence: Some(json!({
+                "kind": "secret", "rule_id": "RMP-SECRET-DB-001", "path": "/app/.env",
+                "redacted": "FA********e9", "targets": ["db.internal:5432", 7, ""],
+            })),
+        });
+        // The same credential by address, on a container (node 4).
+        d.findings.push(ThreatFinding {
+            id: 31,
+            node_id: 4,
+            kind: "secret".into(),
+            rule_id: "RMP-SECRET-DB-007".into(),
+            severity: "high".into(),
+            evidence: Some(json!({"targets": ["10.0.0.9:5432"]})),
+        });
+        let input = build_input(&d);
+        let f = input.findings.iter().find(|f| f.id == "30").unwrap();
+        assert_eq!(f.targets, ["db.internal:5432"]);
+        let a = Analysis::run(input).unwrap();
+        let mut lat: Vec<(String, String, String)> = a
+            .laterals()
+            .into_iter()
+            .map(|l| (l.from, l.to, l.finding))
+            .collect();
+        lat.sort();
+        assert_eq!(
+            lat,
+            [
+                ("2".to_string(), "10".to_string(), "30".to_string()),
+                ("4".to_string(), "10".to_string(), "31".to_string())
+            ]
+        );
+        // The database host is reached from the internet through the
+        // credential on the exposed web host.
+        assert!(
+            matches!(a.reach("10"), Some(rampart_graph::Reach::Hops { .. })),
+            "{:?}",
+            a.reach("10")
+        );
     }
 }

@@ -79,17 +79,24 @@ pub const MAX_EVIDENCE_FILES: usize = 5;
 /// reported (language packages: `site-packages`, `node_modules`, jars).
 pub const MAX_UNOWNED_FILES: usize = 2000;
 
+/// At most this many containers get a package ownership index on one
+/// sensor; the others are reported without one (`skipped` says why).
+pub const MAX_INDEXED_CONTAINERS: usize = 256;
+
 /// Runtime evidence of one host: the packages its processes use.
 ///
-/// Only processes running on the host itself are read (a container's
-/// processes see another root filesystem, whose packages are the image's).
+/// The top-level fields are the host's own processes (not in a
+/// container), mapped through the host's package databases; `containers`
+/// holds the same for each container, with paths as seen inside the
+/// container and its own package databases (a container's processes see
+/// another root filesystem, whose packages are the image's).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeUse {
     /// The package databases that were read to map files to packages
-    /// (`deb`, `apk`): a package of one of these ecosystems that is absent
-    /// from `packages` is known not to be in use on the host; for other
-    /// ecosystems its use is unknown.
+    /// (`deb`, `apk`, `rpm`): a package of one of these ecosystems that is
+    /// absent from `packages` is known not to be in use on the host; for
+    /// other ecosystems its use is unknown.
     #[serde(default)]
     pub databases: Vec<String>,
     /// How many processes' files were read.
@@ -105,13 +112,52 @@ pub struct RuntimeUse {
     /// [`MAX_UNOWNED_FILES`], sorted).
     #[serde(default)]
     pub language_files: Vec<String>,
+    /// Package databases present but not read, with the reason (too
+    /// large, unparsable). Added later; absent when empty, so a report
+    /// without any stays readable by older consoles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    /// The evidence of each container with running processes, sorted by
+    /// container id. Added later; absent when empty (older consoles refuse
+    /// the field, so a sensor seeing no container stays readable by them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerRuntime>,
+}
+
+/// Runtime evidence of one container: the packages its processes use,
+/// mapped through the container's own package databases (read inside its
+/// root filesystem). Paths are as seen inside the container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRuntime {
+    /// The container's id (the key of its [`Container`] entity).
+    pub container: String,
+    /// The container's package databases that were read (as
+    /// [`RuntimeUse::databases`]).
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// How many of its processes' files were read.
+    pub processes: u32,
+    /// How many distinct files were in use.
+    pub files_in_use: u32,
+    /// Every package in use, sorted by ecosystem, name and version.
+    #[serde(default)]
+    pub packages: Vec<PackageInUse>,
+    /// Files in use under language package directories that no package
+    /// database owns (at most [`MAX_UNOWNED_FILES`], sorted).
+    #[serde(default)]
+    pub language_files: Vec<String>,
+    /// Databases not read and why (over the size cap, unparsable, more
+    /// than [`MAX_INDEXED_CONTAINERS`] containers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// A package that a running process uses.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PackageInUse {
-    /// `deb`, `apk` (the package URL type).
+    /// `deb`, `apk`, `rpm` (the package URL type).
     pub ecosystem: String,
     pub name: String,
     pub version: String,
@@ -463,9 +509,46 @@ mod tests {
                 files: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
             }],
             language_files: vec![],
+            ..RuntimeUse::default()
         });
         let json = serde_json::to_value(&with).unwrap();
         assert_eq!(json["runtime"]["packages"][0]["name"], "libssl3");
+        // Without containers or skipped databases, the fields older
+        // consoles do not know are absent.
+        let keys: Vec<&String> = json["runtime"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "databases",
+                "files_in_use",
+                "language_files",
+                "packages",
+                "processes"
+            ]
+        );
         assert_eq!(serde_json::from_value::<Report>(json).unwrap(), with);
+    }
+
+    #[test]
+    fn container_runtime_round_trips_and_old_runtime_reads() {
+        let old = serde_json::json!({"databases": ["deb"], "processes": 1, "files_in_use": 2,
+            "packages": [], "language_files": []});
+        let r: RuntimeUse = serde_json::from_value(old).unwrap();
+        assert!(r.containers.is_empty() && r.skipped.is_empty());
+        let with = RuntimeUse {
+            containers: vec![ContainerRuntime {
+                container: "abc".into(),
+                databases: vec!["rpm".into()],
+                processes: 2,
+                files_in_use: 5,
+                packages: vec![],
+                language_files: vec!["/app/node_modules/x/index.js".into()],
+                skipped: vec!["deb: /var/lib/dpkg/status: larger than 64 bytes".into()],
+            }],
+            ..r
+        };
+        let json = serde_json::to_value(&with).unwrap();
+        assert_eq!(json["containers"][0]["container"], "abc");
+        assert_eq!(serde_json::from_value::<RuntimeUse>(json).unwrap(), with);
     }
 }

@@ -442,6 +442,7 @@ impl<'r> Engine<'r> {
                 origin,
                 redacted: redact(secret),
                 fingerprint: fingerprint(&rule.id, secret),
+                targets: crate::targets::targets(&buf[ls..le.max(h.end)], h.start - ls..h.end - ls),
             });
         }
     }
@@ -797,5 +798,40 @@ mod tests {
         assert_eq!(buf.len(), 4);
         assert!(fill(&mut r, &mut buf, 100).unwrap_or(false));
         assert_eq!(buf.len(), 10);
+    }
+
+    #[test]
+    fn findings_name_their_targets_without_the_secret() {
+        let rules = crate::RuleSet::builtin().unwrap();
+        let engine = Engine::new(&rules, ScanOptions::default());
+        let pw = "FAKE7g7xeKJl7m1Te9";
+        let text = format!(
+            "DATABASE_URL=postgresql://app:{pw}@db.internal:5432/app\n\
+             jdbc.url=jdbc:postgresql://pg.prod.local:5432/app?user=app&password={pw}\n"
+        );
+        let found = engine.scan_bytes("app.env", text.as_bytes());
+        let by_line: Vec<(Option<u64>, &str, Vec<String>)> = found
+            .iter()
+            .map(|f| (f.line, f.rule_id.as_str(), f.targets.clone()))
+            .collect();
+        assert!(
+            by_line.contains(&(
+                Some(1),
+                "RMP-SECRET-DB-001",
+                vec!["db.internal:5432".into()]
+            )),
+            "{by_line:?}"
+        );
+        assert!(
+            by_line.contains(&(
+                Some(2),
+                "RMP-SECRET-DB-007",
+                vec!["pg.prod.local:5432".into()]
+            )),
+            "{by_line:?}"
+        );
+        for f in &found {
+            assert!(f.targets.iter().all(|t| !t.contains(pw)), "{f:?}");
+        }
     }
 }

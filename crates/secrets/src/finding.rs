@@ -80,6 +80,12 @@ pub struct Finding {
     pub redacted: String,
     /// Stable hash of rule id and secret: for deduplication and ignore files.
     pub fingerprint: String,
+    /// The hosts the credential is for, as its line names them
+    /// (`host:port` from a URL with user information, a JDBC URL, a
+    /// `Host=...;Password=...` connection string; see [`crate::targets`]);
+    /// never the secret. Empty when the line names none.
+    #[serde(default)]
+    pub targets: Vec<String>,
 }
 
 /// A stable fingerprint of a secret found by a rule: the first 16 hex

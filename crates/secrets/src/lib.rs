@@ -20,6 +20,7 @@ mod finding;
 mod ignore;
 mod rules;
 mod target;
+pub mod targets;
 
 pub use engine::{Engine, ScanOptions};
 pub use error::{Result, SecretsError};

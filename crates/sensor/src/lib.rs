@@ -18,9 +18,11 @@ pub mod grpc;
 pub mod host;
 pub mod jobs;
 pub mod net;
+mod ownership;
 pub mod process;
 pub mod protobuf;
 pub mod redact;
+pub mod rootfs;
 pub mod runtime;
 pub mod stop;
 

@@ -1,33 +1,43 @@
-//! Runtime evidence: which packages the host's running processes use.
+//! Runtime evidence: which packages running processes use, on the host
+//! and in each container.
 //!
-//! For every process running on the host itself (not in a container), the
-//! files in use are its executable, the files mapped into it
-//! (`/proc/PID/maps`, read with [`rampart_graph::runtime::mapped_files`])
-//! and its open regular files under library and language package
-//! directories (`/proc/PID/fd`). Each file is mapped to the package that
-//! owns it through the package database (dpkg file lists, apk's installed
-//! database), read once and read again only when the database changes
-//! (its files' modification times). Files under `site-packages`,
+//! For every process, the files in use are its executable, the files
+//! mapped into it (`/proc/PID/maps`, read with
+//! [`rampart_graph::runtime::mapped_files`]) and its open regular files
+//! under library and language package directories (`/proc/PID/fd`). Each
+//! file is mapped to the package that owns it through the package
+//! databases ([`crate::ownership`]: dpkg, apk, rpm), read once and read
+//! again only when a database file changes. Files under `site-packages`,
 //! `dist-packages`, `node_modules` or in a jar that no database owns are
 //! reported as they are, for the console's path rules.
 //!
+//! A process in a container (its cgroup names one) is read the same way,
+//! but its paths are the container's: a path the kernel shows with the
+//! container root's prefix (a `chroot`) has it removed, and the files are
+//! mapped through the container's own databases, read inside its root
+//! (`/proc/PID/root`, through [`crate::rootfs::RootDir`], so no symlink
+//! leads out of it; each database at most
+//! [`RuntimeConfig::max_container_db`] bytes). One index per container,
+//! kept while the container has processes, at most
+//! [`MAX_INDEXED_CONTAINERS`] of them (the others are reported without
+//! one, with the reason, and a warning is logged).
+//!
 //! Cost: a process's maps and fds are read when it is first seen, then
 //! only every [`RuntimeConfig::reread_every`] collections; a process that
-//! is gone is forgotten. The ownership index keeps a 64-bit hash of each
-//! owned path, not the path (about 20 bytes per file).
+//! is gone is forgotten.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use rampart_model::agent::{
-    Entity, MAX_EVIDENCE_FILES, MAX_UNOWNED_FILES, PackageInUse, Report, RuntimeUse,
+    ContainerRuntime, Entity, MAX_EVIDENCE_FILES, MAX_INDEXED_CONTAINERS, MAX_UNOWNED_FILES,
+    PackageInUse, Report, RuntimeUse,
 };
 
 use crate::delta::State;
+use crate::ownership::Ownership;
+use crate::rootfs::RootDir;
 
 /// At most this many file descriptors are read per process.
 pub const MAX_FDS: usize = 4096;
@@ -40,16 +50,36 @@ pub struct RuntimeConfig {
     /// A known process's files are read again every this many collections
     /// (libraries loaded late, `dlopen`); new processes are read at once.
     pub reread_every: u64,
+    /// The largest host package database read (bytes).
+    pub max_host_db: u64,
+    /// The largest container package database read (bytes).
+    pub max_container_db: u64,
+    /// At most this many containers get an ownership index.
+    pub max_indexed_containers: usize,
 }
 
 impl RuntimeConfig {
     /// The live host, re-reading known processes every 30 collections
-    /// (5 minutes at the default 10 s interval).
+    /// (5 minutes at the default 10 s interval); host databases up to
+    /// 512 MiB, containers' up to 64 MiB.
     #[must_use]
     pub fn live() -> Self {
         RuntimeConfig {
             root: PathBuf::from("/"),
             reread_every: 30,
+            max_host_db: 512 << 20,
+            max_container_db: 64 << 20,
+            max_indexed_containers: MAX_INDEXED_CONTAINERS,
+        }
+    }
+
+    /// A fixture tree with the live limits.
+    #[must_use]
+    pub fn at(root: impl Into<PathBuf>, reread_every: u64) -> Self {
+        RuntimeConfig {
+            root: root.into(),
+            reread_every,
+            ..RuntimeConfig::live()
         }
     }
 }
@@ -58,190 +88,21 @@ impl RuntimeConfig {
 struct ProcFiles {
     files: Vec<Arc<str>>,
     read_at: u64,
+    /// The container it runs in.
+    container: Option<String>,
 }
 
-/// A package as its database names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Pkg {
-    ecosystem: &'static str,
-    name: String,
-    version: String,
-}
-
-/// Which package owns a path, by the path's hash.
-#[derive(Debug, Default)]
-struct Ownership {
-    /// The database files and their modification times when read.
-    stamps: Vec<(PathBuf, Option<SystemTime>)>,
-    databases: Vec<String>,
-    packages: Vec<Pkg>,
-    index: HashMap<u64, u32>,
-}
-
-fn path_hash(path: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    path.hash(&mut h);
-    h.finish()
-}
-
-fn mtime(p: &Path) -> Option<SystemTime> {
-    std::fs::metadata(p).and_then(|m| m.modified()).ok()
-}
-
-impl Ownership {
-    fn db_files(root: &Path) -> Vec<PathBuf> {
-        vec![
-            root.join("var/lib/dpkg/status"),
-            root.join("var/lib/dpkg/info"),
-            root.join("lib/apk/db/installed"),
-        ]
+/// Removes the container root's prefix from a path the kernel showed
+/// relative to the sensor's root (a `chroot`ed process); other paths
+/// (another mount namespace) are already the container's.
+fn in_container<'a>(path: &'a str, prefix: Option<&str>) -> &'a str {
+    match prefix {
+        Some(pre) => path
+            .strip_prefix(pre)
+            .filter(|rest| rest.starts_with('/'))
+            .unwrap_or(path),
+        None => path,
     }
-
-    fn stale(&self, root: &Path) -> bool {
-        let files = Self::db_files(root);
-        self.stamps.len() != files.len()
-            || self
-                .stamps
-                .iter()
-                .zip(&files)
-                .any(|((p, t), f)| p != f || *t != mtime(f))
-    }
-
-    fn read(root: &Path) -> Ownership {
-        let mut o = Ownership {
-            stamps: Self::db_files(root)
-                .into_iter()
-                .map(|p| {
-                    let t = mtime(&p);
-                    (p, t)
-                })
-                .collect(),
-            ..Ownership::default()
-        };
-        let aliases = usr_aliases(root);
-        if read_dpkg(root, &aliases, &mut o) {
-            o.databases.push("deb".into());
-        }
-        if read_apk(root, &aliases, &mut o) {
-            o.databases.push("apk".into());
-        }
-        o
-    }
-
-    fn add_package(&mut self, ecosystem: &'static str, name: &str, version: &str) -> u32 {
-        let id = u32::try_from(self.packages.len()).unwrap_or(u32::MAX);
-        self.packages.push(Pkg {
-            ecosystem,
-            name: name.to_string(),
-            version: version.to_string(),
-        });
-        id
-    }
-
-    fn own(&mut self, aliases: &[(String, String)], path: &str, pkg: u32) {
-        self.index.entry(path_hash(path)).or_insert(pkg);
-        for (from, to) in aliases {
-            if let Some(rest) = path.strip_prefix(from.as_str()) {
-                self.index
-                    .entry(path_hash(&format!("{to}{rest}")))
-                    .or_insert(pkg);
-            }
-        }
-    }
-
-    fn owner(&self, path: &str) -> Option<&Pkg> {
-        self.index
-            .get(&path_hash(path))
-            .and_then(|i| self.packages.get(*i as usize))
-    }
-}
-
-/// Top-level directories that are links into `/usr` (merged `/usr`): a
-/// package list naming `/lib/x.so` owns the `/usr/lib/x.so` a process maps.
-fn usr_aliases(root: &Path) -> Vec<(String, String)> {
-    ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
-        .iter()
-        .filter_map(|d| {
-            let target = std::fs::read_link(root.join(d)).ok()?;
-            let t = target.to_str()?.trim_start_matches('/');
-            let t = t.strip_prefix("./").unwrap_or(t);
-            (t == format!("usr/{d}")).then(|| (format!("/{d}/"), format!("/usr/{d}/")))
-        })
-        .collect()
-}
-
-/// Reads dpkg's status (installed packages and versions) and file lists;
-/// `false` when there is no dpkg database.
-fn read_dpkg(root: &Path, aliases: &[(String, String)], o: &mut Ownership) -> bool {
-    let Ok(status) = std::fs::read_to_string(root.join("var/lib/dpkg/status")) else {
-        return false;
-    };
-    let info = root.join("var/lib/dpkg/info");
-    for para in status.split("\n\n") {
-        let (mut name, mut version, mut arch, mut installed) = (None, None, None, false);
-        for line in para.lines() {
-            if let Some(v) = line.strip_prefix("Package: ") {
-                name = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Version: ") {
-                version = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Architecture: ") {
-                arch = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Status: ") {
-                installed = v.split_whitespace().nth(2) == Some("installed");
-            }
-        }
-        let (Some(name), Some(version), true) = (name, version, installed) else {
-            continue;
-        };
-        let list = arch
-            .map(|a| info.join(format!("{name}:{a}.list")))
-            .filter(|p| p.exists())
-            .unwrap_or_else(|| info.join(format!("{name}.list")));
-        let Ok(files) = std::fs::read_to_string(&list) else {
-            continue;
-        };
-        let id = o.add_package("deb", name, version);
-        for f in files.lines().filter(|l| l.starts_with('/')) {
-            o.own(aliases, f, id);
-        }
-    }
-    true
-}
-
-/// Reads apk's installed database (`P:` name, `V:` version, `F:` directory,
-/// `R:` file); `false` when there is none.
-fn read_apk(root: &Path, aliases: &[(String, String)], o: &mut Ownership) -> bool {
-    let Ok(db) = std::fs::read_to_string(root.join("lib/apk/db/installed")) else {
-        return false;
-    };
-    for para in db.split("\n\n") {
-        let (mut name, mut version) = (None, None);
-        for line in para.lines() {
-            if let Some(v) = line.strip_prefix("P:") {
-                name = Some(v);
-            } else if let Some(v) = line.strip_prefix("V:") {
-                version = Some(v);
-            }
-        }
-        let (Some(name), Some(version)) = (name, version) else {
-            continue;
-        };
-        let id = o.add_package("apk", name, version);
-        let mut dir = "";
-        for line in para.lines() {
-            if let Some(d) = line.strip_prefix("F:") {
-                dir = d;
-            } else if let Some(f) = line.strip_prefix("R:") {
-                let path = if dir.is_empty() {
-                    format!("/{f}")
-                } else {
-                    format!("/{dir}/{f}")
-                };
-                o.own(aliases, &path, id);
-            }
-        }
-    }
-    true
 }
 
 /// A path under a language package directory (the console's path rules).
@@ -262,8 +123,49 @@ fn interesting_open_file(p: &str) -> bool {
         && (language_path(p) || p.contains("/lib/") || p.contains("/lib64/") || p.contains(".so"))
 }
 
-/// Collects the runtime evidence of the host's processes, remembering what
-/// it read between collections.
+/// The files in use of one place (the host or a container), mapped to packages.
+struct Mapped {
+    files_in_use: u32,
+    packages: Vec<PackageInUse>,
+    language_files: Vec<String>,
+}
+
+fn map_files(in_use: &BTreeSet<&str>, owners: Option<&Ownership>) -> Mapped {
+    let mut packages: BTreeMap<(&str, &str, &str), Vec<String>> = BTreeMap::new();
+    let mut language_files = Vec::new();
+    for f in in_use {
+        match owners.and_then(|o| o.owner(f)) {
+            Some(pkg) => {
+                let ev = packages
+                    .entry((pkg.ecosystem, &pkg.name, &pkg.version))
+                    .or_default();
+                if ev.len() < MAX_EVIDENCE_FILES {
+                    ev.push((*f).to_string());
+                }
+            }
+            None if language_path(f) && language_files.len() < MAX_UNOWNED_FILES => {
+                language_files.push((*f).to_string());
+            }
+            None => {}
+        }
+    }
+    Mapped {
+        files_in_use: u32::try_from(in_use.len()).unwrap_or(u32::MAX),
+        packages: packages
+            .into_iter()
+            .map(|((eco, name, version), files)| PackageInUse {
+                ecosystem: eco.to_string(),
+                name: name.to_string(),
+                version: version.to_string(),
+                files,
+            })
+            .collect(),
+        language_files,
+    }
+}
+
+/// Collects the runtime evidence of the host's and its containers'
+/// processes, remembering what it read between collections.
 #[derive(Debug)]
 pub struct RuntimeCollector {
     cfg: RuntimeConfig,
@@ -271,6 +173,10 @@ pub struct RuntimeCollector {
     procs: HashMap<String, ProcFiles>,
     pool: HashSet<Arc<str>>,
     owners: Option<Ownership>,
+    /// One ownership index per container id.
+    containers: HashMap<String, Ownership>,
+    /// Set while more containers run than can be indexed (logged once).
+    over_cap: bool,
 }
 
 impl RuntimeCollector {
@@ -282,6 +188,8 @@ impl RuntimeCollector {
             procs: HashMap::new(),
             pool: HashSet::new(),
             owners: None,
+            containers: HashMap::new(),
+            over_cap: false,
         }
     }
 
@@ -294,22 +202,46 @@ impl RuntimeCollector {
         a
     }
 
-    fn read_process(&mut self, pid: u32, exe: Option<&str>) -> Vec<Arc<str>> {
-        let dir = self.cfg.root.join("proc").join(pid.to_string());
+    fn proc_dir(&self, pid: u32) -> PathBuf {
+        self.cfg.root.join("proc").join(pid.to_string())
+    }
+
+    /// The prefix to remove from a container process's paths: where its
+    /// root is as the sensor sees it, when that is not `/`.
+    fn root_prefix(&self, pid: u32) -> Option<String> {
+        let t = std::fs::read_link(self.proc_dir(pid).join("root")).ok()?;
+        let t = t.to_str()?.trim_end_matches('/');
+        (t.starts_with('/') && !t.is_empty()).then(|| t.to_string())
+    }
+
+    fn read_process(&mut self, pid: u32, exe: Option<&str>, container: bool) -> Vec<Arc<str>> {
+        let dir = self.proc_dir(pid);
+        let prefix = if container {
+            self.root_prefix(pid)
+        } else {
+            None
+        };
+        let prefix = prefix.as_deref();
         let mut paths: Vec<String> = Vec::new();
+        let mut push = |p: &str| {
+            let p = p.strip_suffix(" (deleted)").unwrap_or(p);
+            paths.push(in_container(p, prefix).to_string());
+        };
         if let Some(e) = exe {
-            paths.push(e.strip_suffix(" (deleted)").unwrap_or(e).to_string());
+            push(e);
         }
         if let Ok(maps) = std::fs::read_to_string(dir.join("maps")) {
-            paths.extend(rampart_graph::runtime::mapped_files(&maps));
+            for m in rampart_graph::runtime::mapped_files(&maps) {
+                push(&m);
+            }
         }
         if let Ok(fds) = std::fs::read_dir(dir.join("fd")) {
             for fd in fds.take(MAX_FDS).flatten() {
                 if let Ok(t) = std::fs::read_link(fd.path())
                     && let Some(t) = t.to_str()
-                    && interesting_open_file(t)
+                    && interesting_open_file(in_container(t, prefix))
                 {
-                    paths.push(t.strip_suffix(" (deleted)").unwrap_or(t).to_string());
+                    push(t);
                 }
             }
         }
@@ -318,81 +250,150 @@ impl RuntimeCollector {
         paths.iter().map(|p| self.intern(p)).collect()
     }
 
-    /// The host processes' files in use, mapped to packages.
+    /// Refreshes the host's index when its databases changed.
+    fn refresh_host(&mut self) {
+        match RootDir::open(&self.cfg.root) {
+            Ok(root) => {
+                if self.owners.as_ref().is_none_or(|o| o.stale(&root)) {
+                    self.owners = Some(Ownership::read(&root, self.cfg.max_host_db));
+                }
+            }
+            Err(e) => {
+                tracing::warn!("runtime evidence: {}: {e}", self.cfg.root.display());
+                self.owners = None;
+            }
+        }
+    }
+
+    /// Refreshes (or builds) the index of each running container, read
+    /// through the root of one of its processes; drops those gone.
+    fn refresh_containers(&mut self, live: &BTreeMap<String, Vec<u32>>) -> HashMap<String, String> {
+        self.containers.retain(|id, _| live.contains_key(id));
+        let mut unindexed = HashMap::new();
+        let mut over = 0usize;
+        let cap = self.cfg.max_indexed_containers;
+        for (id, pids) in live {
+            if !self.containers.contains_key(id) && self.containers.len() >= cap {
+                over += 1;
+                unindexed.insert(
+                    id.clone(),
+                    format!("not indexed: more than {cap} containers"),
+                );
+                continue;
+            }
+            let root = pids
+                .iter()
+                .find_map(|pid| RootDir::open(&self.proc_dir(*pid).join("root")).ok());
+            let Some(root) = root else {
+                unindexed.insert(id.clone(), "its root filesystem cannot be opened".into());
+                self.containers.remove(id);
+                continue;
+            };
+            if self.containers.get(id).is_none_or(|o| o.stale(&root)) {
+                let o = Ownership::read(&root, self.cfg.max_container_db);
+                self.containers.insert(id.clone(), o);
+            }
+        }
+        if over > 0 && !self.over_cap {
+            tracing::warn!(
+                "runtime evidence: {} containers run; package ownership is indexed for {cap} only ({over} without)",
+                live.len()
+            );
+        }
+        self.over_cap = over > 0;
+        unindexed
+    }
+
+    /// The processes' files in use, mapped to packages: the host's, and
+    /// each container's.
     pub fn collect(&mut self, state: &State) -> RuntimeUse {
         self.cycle += 1;
-        if self.owners.as_ref().is_none_or(|o| o.stale(&self.cfg.root)) {
-            self.owners = Some(Ownership::read(&self.cfg.root));
-        }
+        self.refresh_host();
         let mut live = HashSet::new();
+        let mut containers: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         for e in state.entities.values() {
             let Entity::Process(p) = e else { continue };
-            if p.container_id.is_some() || p.exe.is_none() {
+            if p.exe.is_none() {
                 continue;
             }
             live.insert(p.key.as_str());
+            if let Some(c) = &p.container_id {
+                containers.entry(c.clone()).or_default().push(p.pid);
+            }
             let fresh = self.procs.get(&p.key).is_some_and(|f| {
                 self.cycle.saturating_sub(f.read_at) < self.cfg.reread_every.max(1)
             });
             if !fresh {
-                let files = self.read_process(p.pid, p.exe.as_deref());
+                let files = self.read_process(p.pid, p.exe.as_deref(), p.container_id.is_some());
                 self.procs.insert(
                     p.key.clone(),
                     ProcFiles {
                         files,
                         read_at: self.cycle,
+                        container: p.container_id.clone(),
                     },
                 );
             }
         }
         self.procs.retain(|k, _| live.contains(k.as_str()));
         self.pool.retain(|a| Arc::strong_count(a) > 1);
+        for pids in containers.values_mut() {
+            pids.sort_unstable();
+        }
+        let unindexed = self.refresh_containers(&containers);
 
-        let in_use: BTreeSet<&str> = self
-            .procs
-            .values()
-            .flat_map(|p| p.files.iter().map(AsRef::as_ref))
-            .collect();
-        let owners = self.owners.as_ref();
-        let mut packages: BTreeMap<(&str, &str, &str), Vec<String>> = BTreeMap::new();
-        let mut language_files = Vec::new();
-        for f in &in_use {
-            match owners.and_then(|o| o.owner(f)) {
-                Some(pkg) => {
-                    let ev = packages
-                        .entry((pkg.ecosystem, &pkg.name, &pkg.version))
-                        .or_default();
-                    if ev.len() < MAX_EVIDENCE_FILES {
-                        ev.push((*f).to_string());
-                    }
+        // Files in use per place: `None` is the host.
+        let mut places: BTreeMap<Option<&str>, (u32, BTreeSet<&str>)> = BTreeMap::new();
+        places.entry(None).or_default();
+        for p in self.procs.values() {
+            let e = places.entry(p.container.as_deref()).or_default();
+            e.0 += 1;
+            e.1.extend(p.files.iter().map(AsRef::as_ref));
+        }
+        let mut out = RuntimeUse::default();
+        for (place, (processes, in_use)) in &places {
+            match place {
+                None => {
+                    let owners = self.owners.as_ref();
+                    let m = map_files(in_use, owners);
+                    out.databases = owners.map(|o| o.databases.clone()).unwrap_or_default();
+                    out.skipped = owners.map(|o| o.skipped.clone()).unwrap_or_default();
+                    out.processes = *processes;
+                    out.files_in_use = m.files_in_use;
+                    out.packages = m.packages;
+                    out.language_files = m.language_files;
                 }
-                None if language_path(f) && language_files.len() < MAX_UNOWNED_FILES => {
-                    language_files.push((*f).to_string());
+                Some(id) => {
+                    let owners = self.containers.get(*id);
+                    let m = map_files(in_use, owners);
+                    let mut skipped = owners.map(|o| o.skipped.clone()).unwrap_or_default();
+                    skipped.extend(unindexed.get(*id).cloned());
+                    out.containers.push(ContainerRuntime {
+                        container: (*id).to_string(),
+                        databases: owners.map(|o| o.databases.clone()).unwrap_or_default(),
+                        processes: *processes,
+                        files_in_use: m.files_in_use,
+                        packages: m.packages,
+                        language_files: m.language_files,
+                        skipped,
+                    });
                 }
-                None => {}
             }
         }
-        RuntimeUse {
-            databases: owners.map(|o| o.databases.clone()).unwrap_or_default(),
-            processes: u32::try_from(self.procs.len()).unwrap_or(u32::MAX),
-            files_in_use: u32::try_from(in_use.len()).unwrap_or(u32::MAX),
-            packages: packages
-                .into_iter()
-                .map(|((eco, name, version), files)| PackageInUse {
-                    ecosystem: eco.to_string(),
-                    name: name.to_string(),
-                    version: version.to_string(),
-                    files,
-                })
-                .collect(),
-            language_files,
-        }
+        out
     }
 
-    /// How many packages the ownership index knows (0 before the first collection).
+    /// How many packages the host's ownership index knows (0 before the
+    /// first collection).
     #[must_use]
     pub fn known_packages(&self) -> usize {
-        self.owners.as_ref().map_or(0, |o| o.packages.len())
+        self.owners.as_ref().map_or(0, Ownership::len)
+    }
+
+    /// How many containers have an ownership index.
+    #[must_use]
+    pub fn indexed_containers(&self) -> usize {
+        self.containers.len()
     }
 }
 
@@ -437,6 +438,8 @@ impl RuntimeReporter {
 mod tests {
     use super::*;
     use rampart_model::agent::{HostFacts, OsInfo, Process};
+    use std::path::Path;
+    use std::time::SystemTime;
 
     fn host() -> HostFacts {
         HostFacts {
@@ -508,10 +511,7 @@ mod tests {
     #[test]
     fn mapped_libraries_map_to_their_deb_through_merged_usr() {
         let d = fixture();
-        let mut c = RuntimeCollector::new(RuntimeConfig {
-            root: d.path().to_path_buf(),
-            reread_every: 3,
-        });
+        let mut c = RuntimeCollector::new(RuntimeConfig::at(d.path(), 3));
         let state = State::new(
             host(),
             [
@@ -521,7 +521,14 @@ mod tests {
         );
         let r = c.collect(&state);
         assert_eq!(r.databases, vec!["deb"]);
-        assert_eq!(r.processes, 1, "the container's process is not read");
+        assert_eq!(r.processes, 1, "the container's process is apart");
+        // The container's curl is not the host's: without a readable root
+        // there is no index, and nothing is attributed to a host package.
+        assert_eq!(r.containers.len(), 1);
+        let ct = &r.containers[0];
+        assert_eq!((ct.container.as_str(), ct.processes), ("abc", 1));
+        assert!(ct.packages.is_empty() && ct.databases.is_empty(), "{ct:?}");
+        assert_eq!(ct.skipped, ["its root filesystem cannot be opened"]);
         assert_eq!(r.packages.len(), 1, "{r:?}");
         assert_eq!(r.packages[0].name, "libssl3");
         assert_eq!(r.packages[0].version, "3.0.15-1");
@@ -539,10 +546,7 @@ mod tests {
     #[test]
     fn known_processes_are_reread_only_every_nth_collection() {
         let d = fixture();
-        let mut c = RuntimeCollector::new(RuntimeConfig {
-            root: d.path().to_path_buf(),
-            reread_every: 3,
-        });
+        let mut c = RuntimeCollector::new(RuntimeConfig::at(d.path(), 3));
         let state = State::new(host(), [process(10, "/usr/bin/python3.11", None)]);
         assert_eq!(c.collect(&state).packages.len(), 1);
         // The process now maps curl's binary too; not seen until the re-read.
@@ -565,10 +569,7 @@ mod tests {
     #[test]
     fn ownership_is_read_again_when_the_database_changes() {
         let d = fixture();
-        let mut c = RuntimeCollector::new(RuntimeConfig {
-            root: d.path().to_path_buf(),
-            reread_every: 1,
-        });
+        let mut c = RuntimeCollector::new(RuntimeConfig::at(d.path(), 1));
         let state = State::new(host(), [process(10, "/usr/bin/python3.11", None)]);
         c.collect(&state);
         assert_eq!(c.known_packages(), 2);
@@ -606,10 +607,7 @@ mod tests {
             "proc/5/maps",
             "1-2 r-xp 0 08:01 1 /lib/ld-musl-x86_64.so.1\n",
         );
-        let mut c = RuntimeCollector::new(RuntimeConfig {
-            root: d.path().to_path_buf(),
-            reread_every: 1,
-        });
+        let mut c = RuntimeCollector::new(RuntimeConfig::at(d.path(), 1));
         let r = c.collect(&State::new(host(), [process(5, "/bin/busybox", None)]));
         assert_eq!(r.databases, vec!["apk"]);
         let names: Vec<(&str, &str)> = r
@@ -618,6 +616,274 @@ mod tests {
             .map(|p| (p.ecosystem.as_str(), p.name.as_str()))
             .collect();
         assert_eq!(names, vec![("apk", "busybox"), ("apk", "musl")]);
+    }
+
+    const CTR_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const CTR_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    /// The host fixture plus two containers: A (another mount namespace:
+    /// its maps show its own paths) with a dpkg database of its own, and B
+    /// (a `chroot`: the kernel shows paths with its root's prefix) with
+    /// an apk database.
+    fn containers_fixture() -> tempfile::TempDir {
+        let d = fixture();
+        let r = d.path();
+        write(
+            r,
+            "ctr-a/var/lib/dpkg/status",
+            "Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.11-1~ctr\n",
+        );
+        write(
+            r,
+            "ctr-a/var/lib/dpkg/info/libssl3:amd64.list",
+            "/usr/lib/x86_64-linux-gnu/libssl.so.3\n",
+        );
+        write(
+            r,
+            "proc/20/maps",
+            "1-2 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libssl.so.3\n\
+             3-4 r-xp 0 08:01 2 /usr/local/lib/python3.11/site-packages/yaml/_yaml.so\n",
+        );
+        std::os::unix::fs::symlink("../../ctr-a", r.join("proc/20/root")).unwrap();
+        write(
+            r,
+            "ctr-b/lib/apk/db/installed",
+            "P:musl\nV:1.2.4-r2\nF:lib\nR:ld-musl-x86_64.so.1\n",
+        );
+        let b = r.join("ctr-b");
+        write(
+            r,
+            "proc/30/maps",
+            &format!(
+                "1-2 r-xp 0 08:01 1 {}/lib/ld-musl-x86_64.so.1\n",
+                b.display()
+            ),
+        );
+        std::os::unix::fs::symlink(&b, r.join("proc/30/root")).unwrap();
+        d
+    }
+
+    #[test]
+    fn containers_map_their_files_through_their_own_databases() {
+        let d = containers_fixture();
+        let mut c = RuntimeCollector::new(RuntimeConfig::at(d.path(), 1));
+        let b_exe = format!("{}/bin/busybox", d.path().join("ctr-b").display());
+        let state = State::new(
+            host(),
+            [
+                process(10, "/usr/bin/python3.11", None),
+                process(20, "/usr/bin/python3", Some(CTR_A)),
+                process(30, &b_exe, Some(CTR_B)),
+            ],
+        );
+        let r = c.collect(&state);
+        // The host's evidence is unchanged by the containers.
+        assert_eq!(r.processes, 1);
+        assert_eq!(r.packages.len(), 1);
+        assert_eq!(r.packages[0].version, "3.0.15-1");
+        assert_eq!(r.containers.len(), 2, "{r:?}");
+        let a = &r.containers[0];
+        assert_eq!(a.container, CTR_A);
+        assert_eq!(a.databases, ["deb"]);
+        assert_eq!(a.packages.len(), 1);
+        assert_eq!(
+            (a.packages[0].name.as_str(), a.packages[0].version.as_str()),
+            ("libssl3", "3.0.11-1~ctr"),
+            "the container's version, not the host's"
+        );
+        assert_eq!(
+            a.language_files,
+            ["/usr/local/lib/python3.11/site-packages/yaml/_yaml.so"]
+        );
+        let b = &r.containers[1];
+        assert_eq!(b.databases, ["apk"]);
+        assert_eq!(b.packages.len(), 1);
+        assert_eq!(
+            b.packages[0].files,
+            ["/lib/ld-musl-x86_64.so.1"],
+            "the chroot's prefix is removed"
+        );
+        assert_eq!(c.indexed_containers(), 2);
+        // A container gone: its index goes too.
+        let r = c.collect(&State::new(
+            host(),
+            [process(20, "/usr/bin/python3", Some(CTR_A))],
+        ));
+        assert_eq!(r.containers.len(), 1);
+        assert_eq!(c.indexed_containers(), 1);
+        let r = c.collect(&State::new(host(), []));
+        assert!(r.containers.is_empty());
+        assert_eq!(c.indexed_containers(), 0);
+    }
+
+    #[test]
+    fn a_container_cannot_point_the_sensor_at_host_files() {
+        let d = containers_fixture();
+        let r = d.path();
+        // The container's dpkg status is a symlink to the host's (by its
+        // absolute path on the host, and by `..`): both resolve inside the
+        // container's root, where nothing is.
+        std::fs::remove_file(r.join("ctr-a/var/lib/dpkg/status")).unwrap();
+        std::os::unix::fs::symlink(
+            r.join("var/lib/dpkg/status"),
+            r.join("ctr-a/var/lib/dpkg/status"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(r.join("ctr-a/lib/apk/db")).unwrap();
+        std::os::unix::fs::symlink(
+            "../../../../../../../../var/lib/dpkg/status",
+            r.join("ctr-a/lib/apk/db/installed"),
+        )
+        .unwrap();
+        let mut c = RuntimeCollector::new(RuntimeConfig::at(r, 1));
+        let out = c.collect(&State::new(
+            host(),
+            [process(20, "/usr/bin/python3", Some(CTR_A))],
+        ));
+        let a = &out.containers[0];
+        assert!(a.databases.is_empty(), "{a:?}");
+        assert!(
+            a.packages.is_empty(),
+            "nothing from the host's database: {a:?}"
+        );
+    }
+
+    #[test]
+    fn container_databases_are_capped_and_the_index_count_bounded() {
+        let d = containers_fixture();
+        let mut cfg = RuntimeConfig::at(d.path(), 1);
+        cfg.max_container_db = 16;
+        cfg.max_indexed_containers = 1;
+        let mut c = RuntimeCollector::new(cfg);
+        let out = c.collect(&State::new(
+            host(),
+            [
+                process(20, "/usr/bin/python3", Some(CTR_A)),
+                process(30, "/bin/busybox", Some(CTR_B)),
+            ],
+        ));
+        let a = &out.containers[0];
+        assert!(a.databases.is_empty());
+        assert_eq!(a.skipped.len(), 1, "{a:?}");
+        assert!(
+            a.skipped[0].starts_with("deb: /var/lib/dpkg/status: larger than 16 bytes"),
+            "{a:?}"
+        );
+        let b = &out.containers[1];
+        assert_eq!(b.skipped, ["not indexed: more than 1 containers"]);
+        assert_eq!(c.indexed_containers(), 1);
+        // The host's own databases are not under the containers' cap.
+        assert_eq!(out.databases, ["deb"]);
+    }
+
+    fn have(tool: &str) -> bool {
+        std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn run(cmd: &mut std::process::Command) {
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Builds a real rpm database under `root` (`rpmbuild` makes a package
+    /// owning `/usr/lib64/libfixture.so.1`, `rpm --justdb` installs it);
+    /// `false` when rpm is not installed.
+    pub(crate) fn rpm_root(root: &Path) -> bool {
+        if !have("rpm") || !have("rpmbuild") {
+            eprintln!("SKIPPED: rpm/rpmbuild are missing (apt-get install rpm)");
+            return false;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let spec = tmp.path().join("fixture.spec");
+        std::fs::write(
+            &spec,
+            "Name: libfixture\nVersion: 1.2\nRelease: 3.el9\nEpoch: 2\nSummary: fixture\n\
+             License: MIT\nBuildArch: noarch\n\n%description\nA sensor test fixture.\n\n\
+             %install\nmkdir -p %{buildroot}/usr/lib64\n\
+             echo x > %{buildroot}/usr/lib64/libfixture.so.1\n\n%files\n/usr/lib64/libfixture.so.1\n",
+        )
+        .unwrap();
+        let top = tmp.path().join("rpmbuild");
+        run(std::process::Command::new("rpmbuild")
+            .args(["-bb", "--quiet", "--define"])
+            .arg(format!("_topdir {}", top.display()))
+            .args(["--define", "_build_id_links none"])
+            .arg(&spec));
+        let dbpath = root.join("var/lib/rpm");
+        std::fs::create_dir_all(&dbpath).unwrap();
+        run(std::process::Command::new("rpm")
+            .arg("--dbpath")
+            .arg(&dbpath)
+            .arg("--initdb"));
+        let rpms: Vec<_> = std::fs::read_dir(top.join("RPMS/noarch"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        run(std::process::Command::new("rpm")
+            .arg("--dbpath")
+            .arg(&dbpath)
+            .args(["-i", "--justdb", "--nodeps", "--noscripts"])
+            .args(&rpms));
+        true
+    }
+
+    #[test]
+    fn rpm_database_maps_files_to_packages_and_is_reread_on_change() {
+        let d = tempfile::tempdir().unwrap();
+        if !rpm_root(d.path()) {
+            return;
+        }
+        let db: Vec<String> = std::fs::read_dir(d.path().join("var/lib/rpm"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        write(
+            d.path(),
+            "proc/7/maps",
+            "1-2 r-xp 0 08:01 1 /usr/lib64/libfixture.so.1\n",
+        );
+        let mut c = RuntimeCollector::new(RuntimeConfig::at(d.path(), 1));
+        let state = State::new(host(), [process(7, "/usr/bin/app", None)]);
+        let r = c.collect(&state);
+        assert_eq!(r.databases, ["rpm"], "database files {db:?}");
+        assert_eq!(r.packages.len(), 1, "{r:?}");
+        let p = &r.packages[0];
+        assert_eq!(
+            (p.ecosystem.as_str(), p.name.as_str(), p.version.as_str()),
+            ("rpm", "libfixture", "2:1.2-3.el9")
+        );
+        assert_eq!(p.files, ["/usr/lib64/libfixture.so.1"]);
+        assert_eq!(c.known_packages(), 1);
+        // Not read again while unchanged; read again once it changes.
+        let owners = c.owners.as_ref().map(|o| o as *const Ownership);
+        c.collect(&state);
+        assert_eq!(c.owners.as_ref().map(|o| o as *const Ownership), owners);
+        let file = d.path().join("var/lib/rpm").join(
+            db.iter()
+                .find(|f| f.as_str() == "rpmdb.sqlite" || f.as_str() == "Packages")
+                .unwrap(),
+        );
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
+        assert!(
+            c.owners
+                .as_ref()
+                .unwrap()
+                .stale(&RootDir::open(d.path()).unwrap())
+        );
+        c.collect(&state);
+        assert_eq!(c.known_packages(), 1);
     }
 
     fn rss_kib() -> u64 {

@@ -43,8 +43,10 @@ fn project(root: &Path) {
     w(
         ".env",
         format!(
-            "# local settings\nGITHUB_TOKEN={}\nDB_PASSWORD=\"Xk9#mP2vL8qR4tZw\"\nAPI_KEY=${{API_KEY}}\n",
-            gh_token()
+            "# local settings\nGITHUB_TOKEN={}\nDB_PASSWORD=\"Xk9#mP2vL8qR4tZw\"\nAPI_KEY=${{API_KEY}}\n\
+             DATABASE_URL=postgresql://app:{}@db.internal:5432/app\n",
+            gh_token(),
+            ["FAKE7g7x", "eKJl7m1Te9"].concat()
         )
         .as_bytes(),
     );
@@ -153,6 +155,7 @@ fn findings_name_rules_lines_and_archive_members() {
     let want = [
         ("/.env", "RMP-SECRET-GITHUB-001", 2),
         ("/.env", "RMP-SECRET-GENERIC-001", 3),
+        ("/.env", "RMP-SECRET-DB-001", 5),
         ("/deploy/id_rsa", "RMP-SECRET-PRIVATEKEY-001", 1),
         (
             "/dist/bundle.tar.gz!bundle.tar!conf/credentials",
@@ -214,7 +217,7 @@ fn fail_on_sets_the_exit_code_and_ignore_files_suppress() {
         .iter()
         .map(|f| f["rule_id"].as_str().unwrap())
         .collect();
-    assert_eq!(rules, ["RMP-SECRET-AWS-001"]);
+    assert_eq!(rules, ["RMP-SECRET-DB-001", "RMP-SECRET-AWS-001"]);
     // A bad ignore file is an error naming the line.
     std::fs::write(&ig, "not-a-fingerprint\n").unwrap();
     let o = scan(&target, &["--ignore-file", ig.to_str().unwrap()]);

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent;
+mod container;
 mod containerd;
 mod discovery;
 mod http;
