@@ -32,6 +32,11 @@ use crate::topology::{
 /// Placeholders per `IN (...)` chunk.
 const CHUNK: usize = 500;
 
+/// How stale the `last_seen` of what a reporting agent owns may get before
+/// a report refreshes it (the reaper keeps a reporting agent's nodes and
+/// edges active whatever their `last_seen`).
+pub const LAST_SEEN_REFRESH_SECS: i64 = 60;
+
 /// What applying a report did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -368,9 +373,17 @@ impl Store {
                 vec![agent_id.into(), kind.clone().into(), key.clone().into()],
             ));
         }
+        // Refreshing `last_seen` rewrites every row the agent owns (a new
+        // row version on PostgreSQL): done once a minute, not per report.
+        // The reaper does not rely on it while the agent reports.
         stmts.push(Stmt::new(
-            "UPDATE nodes SET last_seen = ?, active = 1 WHERE agent_id = ?",
-            vec![now.into(), agent_id.into()],
+            "UPDATE nodes SET last_seen = ?, active = 1 WHERE agent_id = ? \
+             AND (last_seen < ? OR active = 0)",
+            vec![
+                now.into(),
+                agent_id.into(),
+                (now - LAST_SEEN_REFRESH_SECS).into(),
+            ],
         ));
 
         let mut owned_edges: HashMap<(String, String, String, String), OwnedEdge> = HashMap::new();
@@ -428,8 +441,13 @@ impl Store {
             ));
         }
         stmts.push(Stmt::new(
-            "UPDATE edges SET last_seen = ?, active = 1 WHERE agent_id = ?",
-            vec![now.into(), agent_id.into()],
+            "UPDATE edges SET last_seen = ?, active = 1 WHERE agent_id = ? \
+             AND (last_seen < ? OR active = 0)",
+            vec![
+                now.into(),
+                agent_id.into(),
+                (now - LAST_SEEN_REFRESH_SECS).into(),
+            ],
         ));
         Ok((nodes_written, edges_written))
     }
@@ -529,16 +547,22 @@ impl Store {
         let purge = now - cfg.finding_retention_days.saturating_mul(86_400);
         let db = &self.db;
         let mut r = TopologyReaped {
+            // What an agent that reported since `inactive` owns stays active
+            // (its `last_seen` is refreshed only once a minute).
             inactive_nodes: db
                 .execute(
-                    "UPDATE nodes SET active = 0 WHERE reported = 1 AND active = 1 AND last_seen < ?",
-                    vec![inactive.into()],
+                    "UPDATE nodes SET active = 0 WHERE reported = 1 AND active = 1 \
+                     AND last_seen < ? AND NOT EXISTS (SELECT 1 FROM agents a \
+                     WHERE a.id = nodes.agent_id AND a.last_seen_at >= ?)",
+                    vec![inactive.into(), inactive.into()],
                 )
                 .await?,
             inactive_edges: db
                 .execute(
-                    "UPDATE edges SET active = 0 WHERE active = 1 AND last_seen < ?",
-                    vec![inactive.into()],
+                    "UPDATE edges SET active = 0 WHERE active = 1 AND last_seen < ? \
+                     AND NOT EXISTS (SELECT 1 FROM agents a \
+                     WHERE a.id = edges.agent_id AND a.last_seen_at >= ?)",
+                    vec![inactive.into(), inactive.into()],
                 )
                 .await?,
             removed_edges: db

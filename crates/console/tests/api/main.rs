@@ -107,6 +107,7 @@ both_backends!(
     scans_can_be_compared,
     agents_enroll_once_and_run_scans,
     report_snapshot_then_deltas,
+    reporting_agents_keep_their_nodes_active,
     report_resync_and_bad_reports,
     report_gzip_and_bomb,
     report_load_is_pushed_back,

@@ -970,3 +970,51 @@ pub fn agents_claim_own_scans_and_upload_results(db: Db) {
     );
     assert_eq!(central.json["state"], "queued");
 }
+
+/// What a reporting agent owns stays active although its `last_seen` is
+/// refreshed only once a minute; when the agent stops, it goes inactive.
+pub fn reporting_agents_keep_their_nodes_active(db: Db) {
+    use rampart_console::clock::rfc3339;
+    use rampart_console::store::topology::LAST_SEEN_REFRESH_SECS;
+    use rampart_model::agent::Report;
+
+    let c = start!(db);
+    let admin = c.admin();
+    let (_, agent_id) = enroll(&c, &admin, "steady");
+    let store = c.console().store().clone();
+    let apply = |r: Value, at: i64| {
+        let r: Report = serde_json::from_value(r).unwrap();
+        c.rt.block_on(store.apply_report(agent_id, &r, at)).unwrap()
+    };
+    let t = rampart_console::clock::now();
+    apply(
+        snapshot(
+            1,
+            &host("m-steady", "steady", &["10.0.0.9/24"]),
+            &[process("1:1", "init", None)],
+        ),
+        t,
+    );
+    let g = graph(&c, &admin, "");
+    let h = node_id(&g, "host", "m-steady");
+    let last_seen = |c: &TestConsole| c.get(&format!("/api/v1/nodes/{h}"), &admin).json;
+    // A report within the refresh period leaves `last_seen` as it was.
+    apply(delta(2, 1, &[], &[]), t + 50);
+    assert!(50 < LAST_SEEN_REFRESH_SECS);
+    assert_eq!(last_seen(&c)["last_seen"], rfc3339(t));
+    let cfg = TopologyConfig {
+        node_inactive_secs: 30,
+        ..TopologyConfig::default()
+    };
+    // Older than node_inactive_secs, but the agent reported 1 s ago.
+    let r = c.rt.block_on(store.reap_topology(&cfg, t + 51)).unwrap();
+    assert_eq!((r.inactive_nodes, r.inactive_edges), (0, 0), "{r:?}");
+    assert_eq!(last_seen(&c)["active"], true);
+    // The next report after the refresh period refreshes it.
+    apply(delta(3, 2, &[], &[]), t + 70);
+    assert_eq!(last_seen(&c)["last_seen"], rfc3339(t + 70));
+    // The agent stops: its nodes and edges go inactive.
+    let r = c.rt.block_on(store.reap_topology(&cfg, t + 101)).unwrap();
+    assert!(r.inactive_nodes >= 2 && r.inactive_edges >= 1, "{r:?}");
+    assert_eq!(last_seen(&c)["active"], false);
+}
