@@ -9,7 +9,7 @@ use std::time::Duration;
 use rampart_model::agent::Container as AgentContainer;
 
 use crate::grpc::{Connection, GrpcError, with_connection};
-use crate::protobuf::{DecodeError, Message, Value, Writer, map_entry, message};
+use crate::protobuf::{DecodeError, List, Message, Value, Writer, map_entry, message};
 
 /// The gRPC metadata naming the containerd namespace of a call.
 pub const NAMESPACE_HEADER: &str = "containerd-namespace";
@@ -39,25 +39,7 @@ impl Message for Namespace {
 }
 
 /// `ListNamespacesResponse`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListNamespacesResponse {
-    pub namespaces: Vec<Namespace>,
-}
-
-impl Message for ListNamespacesResponse {
-    fn merge_field(&mut self, field: u32, v: Value<'_>) -> Result<(), DecodeError> {
-        if field == 1 {
-            self.namespaces.push(message(field, v)?);
-        }
-        Ok(())
-    }
-
-    fn encode(&self, w: &mut Writer) {
-        for n in &self.namespaces {
-            w.message(1, |w| n.encode(w));
-        }
-    }
-}
+pub type ListNamespacesResponse = List<Namespace>;
 
 /// `containerd.services.containers.v1.Container` (the OCI spec, runtime
 /// options and extensions are skipped).
@@ -123,25 +105,7 @@ impl Message for Container {
 }
 
 /// `containerd.services.containers.v1.ListContainersResponse`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListContainersResponse {
-    pub containers: Vec<Container>,
-}
-
-impl Message for ListContainersResponse {
-    fn merge_field(&mut self, field: u32, v: Value<'_>) -> Result<(), DecodeError> {
-        if field == 1 {
-            self.containers.push(message(field, v)?);
-        }
-        Ok(())
-    }
-
-    fn encode(&self, w: &mut Writer) {
-        for c in &self.containers {
-            w.message(1, |w| c.encode(w));
-        }
-    }
-}
+pub type ListContainersResponse = List<Container>;
 
 /// `containerd.v1.types.Process`: a task (the exit time is skipped).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -177,25 +141,7 @@ impl Message for Task {
 }
 
 /// `containerd.services.tasks.v1.ListTasksResponse`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListTasksResponse {
-    pub tasks: Vec<Task>,
-}
-
-impl Message for ListTasksResponse {
-    fn merge_field(&mut self, field: u32, v: Value<'_>) -> Result<(), DecodeError> {
-        if field == 1 {
-            self.tasks.push(message(field, v)?);
-        }
-        Ok(())
-    }
-
-    fn encode(&self, w: &mut Writer) {
-        for t in &self.tasks {
-            w.message(1, |w| t.encode(w));
-        }
-    }
-}
+pub type ListTasksResponse = List<Task>;
 
 /// A container's state from its task (none: `created`).
 #[must_use]
@@ -221,7 +167,7 @@ pub fn to_containers(
     // containerd 1.6 leaves `container_id` empty in task lists: the init
     // process's `id` is the container's.
     let by_id: BTreeMap<&str, &Task> = tasks
-        .tasks
+        .items
         .iter()
         .map(|t| {
             let id = if t.container_id.is_empty() {
@@ -233,7 +179,7 @@ pub fn to_containers(
         })
         .collect();
     containers
-        .containers
+        .items
         .into_iter()
         .filter(|c| !c.id.is_empty())
         .map(|c| {
@@ -273,7 +219,7 @@ pub fn list(socket: &Path, deadline: Duration) -> Result<Vec<AgentContainer>, Gr
                 .await?,
         )?;
         let mut out = Vec::new();
-        for ns in namespaces.namespaces {
+        for ns in namespaces.items {
             out.extend(list_namespace(&mut conn, &ns.name).await?);
         }
         Ok(out)
@@ -317,13 +263,10 @@ mod tests {
         let mut list = vec![0x0a, c.len() as u8];
         list.extend_from_slice(&c);
         let r = ListContainersResponse::decode(&list).unwrap();
-        assert_eq!(r.containers[0].id, "a");
-        assert_eq!(r.containers[0].image, "img");
-        assert_eq!(r.containers[0].runtime, "rc");
-        assert_eq!(
-            r.containers[0].labels.get("k").map(String::as_str),
-            Some("v")
-        );
+        assert_eq!(r.items[0].id, "a");
+        assert_eq!(r.items[0].image, "img");
+        assert_eq!(r.items[0].runtime, "rc");
+        assert_eq!(r.items[0].labels.get("k").map(String::as_str), Some("v"));
         for cut in 1..list.len() {
             assert!(
                 ListContainersResponse::decode(&list[..cut]).is_err(),
@@ -338,7 +281,7 @@ mod tests {
         );
         let ok = [0x0a, 7, 0x0a, 1, b'a', 0x18, 42, 0x20, 2];
         let tasks = ListTasksResponse::decode(&ok).unwrap();
-        assert_eq!(tasks.tasks[0].pid, 42);
+        assert_eq!(tasks.items[0].pid, 42);
         let v = to_containers("default", r, &tasks);
         assert_eq!(v[0].state, "running");
         assert_eq!(
@@ -376,12 +319,12 @@ mod tests {
         fn round_trips(cs in prop::collection::vec(container(), 0..5),
                        ts in prop::collection::vec((text(), text(), any::<u32>(), any::<u64>(), any::<u32>()), 0..5),
                        ns in prop::collection::vec(text(), 0..4)) {
-            let m = ListContainersResponse { containers: cs };
+            let m = ListContainersResponse { items: cs };
             prop_assert_eq!(ListContainersResponse::decode(&m.to_bytes()).unwrap(), m);
-            let t = ListTasksResponse { tasks: ts.into_iter().map(|(c, i, p, s, e)| Task {
+            let t = ListTasksResponse { items: ts.into_iter().map(|(c, i, p, s, e)| Task {
                 container_id: c, id: i, pid: p, status: s, exit_status: e }).collect() };
             prop_assert_eq!(ListTasksResponse::decode(&t.to_bytes()).unwrap(), t);
-            let n = ListNamespacesResponse { namespaces: ns.into_iter().map(|name| Namespace {
+            let n = ListNamespacesResponse { items: ns.into_iter().map(|name| Namespace {
                 name, labels: BTreeMap::new() }).collect() };
             prop_assert_eq!(ListNamespacesResponse::decode(&n.to_bytes()).unwrap(), n);
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rampart_model::agent::{Container as AgentContainer, Pod};
 
 use crate::grpc::{Connection, GrpcError, with_connection};
-use crate::protobuf::{DecodeError, Message, Value, Writer, map_entry, message};
+use crate::protobuf::{DecodeError, List, Message, Value, Writer, map_entry, message};
 
 /// `ContainerMetadata` (also used in requests).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,25 +102,7 @@ impl Message for Container {
 }
 
 /// `ListContainersResponse`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListContainersResponse {
-    pub containers: Vec<Container>,
-}
-
-impl Message for ListContainersResponse {
-    fn merge_field(&mut self, field: u32, v: Value<'_>) -> Result<(), DecodeError> {
-        if field == 1 {
-            self.containers.push(message(field, v)?);
-        }
-        Ok(())
-    }
-
-    fn encode(&self, w: &mut Writer) {
-        for c in &self.containers {
-            w.message(1, |w| c.encode(w));
-        }
-    }
-}
+pub type ListContainersResponse = List<Container>;
 
 /// `PodSandboxMetadata` (also used in requests).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -193,25 +175,7 @@ impl Message for PodSandbox {
 }
 
 /// `ListPodSandboxResponse`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListPodSandboxResponse {
-    pub items: Vec<PodSandbox>,
-}
-
-impl Message for ListPodSandboxResponse {
-    fn merge_field(&mut self, field: u32, v: Value<'_>) -> Result<(), DecodeError> {
-        if field == 1 {
-            self.items.push(message(field, v)?);
-        }
-        Ok(())
-    }
-
-    fn encode(&self, w: &mut Writer) {
-        for p in &self.items {
-            w.message(1, |w| p.encode(w));
-        }
-    }
-}
+pub type ListPodSandboxResponse = List<PodSandbox>;
 
 /// The CRI's container state as the sensor reports it.
 #[must_use]
@@ -243,7 +207,7 @@ pub fn inventory(
         sandboxes.items.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut used: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     let mut out = CriInventory::default();
-    for c in containers.containers {
+    for c in containers.items {
         if c.id.is_empty() {
             continue;
         }
@@ -359,7 +323,7 @@ mod tests {
     #[test]
     fn decodes_hand_built_list() {
         let r = ListContainersResponse::decode(&hand_built()).unwrap();
-        let c = &r.containers[0];
+        let c = &r.items[0];
         assert_eq!(c.id, "c01");
         assert_eq!(c.pod_sandbox_id, "s01");
         assert_eq!(c.metadata.as_ref().unwrap().name, "web");
@@ -390,7 +354,7 @@ mod tests {
         let mut labels = BTreeMap::new();
         labels.insert("io.kubernetes.pod.uid".to_string(), "ignored".to_string());
         let containers = ListContainersResponse {
-            containers: vec![
+            items: vec![
                 Container {
                     id: "c1".into(),
                     pod_sandbox_id: "s1".into(),
@@ -488,7 +452,7 @@ mod tests {
     proptest! {
         #[test]
         fn containers_round_trip(cs in prop::collection::vec(container(), 0..5)) {
-            let m = ListContainersResponse { containers: cs };
+            let m = ListContainersResponse { items: cs };
             prop_assert_eq!(ListContainersResponse::decode(&m.to_bytes()).unwrap(), m);
         }
 

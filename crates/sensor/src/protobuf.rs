@@ -229,6 +229,35 @@ pub fn message<M: Message>(field: u32, value: Value<'_>) -> Result<M, DecodeErro
     M::decode(value.bytes(field)?)
 }
 
+/// A message whose only field is a repeated message in field 1: every list
+/// answer of the CRI and containerd APIs (`ListContainersResponse`,
+/// `ListPodSandboxResponse`, `ListTasksResponse`, `ListNamespacesResponse`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct List<T> {
+    pub items: Vec<T>,
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List { items: Vec::new() }
+    }
+}
+
+impl<T: Message> Message for List<T> {
+    fn merge_field(&mut self, field: u32, v: Value<'_>) -> Result<(), DecodeError> {
+        if field == 1 {
+            self.items.push(message(field, v)?);
+        }
+        Ok(())
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        for item in &self.items {
+            w.message(1, |w| item.encode(w));
+        }
+    }
+}
+
 /// Adds one entry of a `map<string, string>` field (an entry is a message
 /// with the key in field 1 and the value in field 2).
 ///
