@@ -14,6 +14,8 @@ pub mod delta;
 pub mod error;
 pub mod host;
 pub mod jobs;
+pub mod kube;
+pub mod kube_objects;
 pub mod net;
 pub mod process;
 pub mod redact;

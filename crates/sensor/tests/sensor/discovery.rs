@@ -179,6 +179,7 @@ fn config(root: PathBuf) -> CollectorConfig {
         cloud_metadata_url: None,
         runtime_sockets: vec![],
         clock_ticks: 100,
+        kube: None,
     }
 }
 

@@ -7,3 +7,4 @@
 mod agent;
 mod discovery;
 mod http;
+mod kube;
