@@ -1,11 +1,12 @@
 //! Fuzz target: the sensor's parsers of kernel and runtime text
 //! (`/proc/net/{tcp,udp}[6]`, `/proc/PID/cgroup`, `/proc/PID/stat`,
-//! `/proc/net/if_inet6`, `os-release`, container runtime HTTP answers) and
-//! the command-line redaction. None may panic, and redaction is idempotent.
+//! `/proc/net/if_inet6`, `os-release`, container runtime HTTP answers,
+//! Kubernetes API list answers) and the command-line redaction. None may
+//! panic, and redaction is idempotent.
 #![no_main]
 
 use rampart_model::agent::Proto;
-use rampart_sensor::{cgroup, containers, host, net, process, redact};
+use rampart_sensor::{cgroup, containers, host, kube_objects, net, process, redact};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -19,6 +20,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = host::parse_os_release(&text);
     let _ = containers::parse_http_response(data);
     let _ = containers::parse_container_list(data, "docker");
+    if let Ok(page) = kube_objects::parse_list(data) {
+        // The same items as Services, EndpointSlices and Ingresses at once.
+        let a = kube_objects::assemble("fuzz", &page.items, &page.items, &page.items);
+        assert!(a.entities.len() <= 2 * page.items.len());
+    }
     let args: Vec<String> = text.split('\0').map(str::to_string).collect();
     let once = redact::redact_cmdline(&args);
     assert_eq!(once.len(), args.len());
