@@ -51,6 +51,10 @@ struct RawListMeta {
 /// # Errors
 /// Not JSON, not an object, or `items` is not an array.
 pub fn parse_list(body: &[u8]) -> Result<ListPage, String> {
+    // serde would also read a struct from an array.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("not a Kubernetes list: not a JSON object".to_string());
+    }
     let raw: RawList =
         serde_json::from_slice(body).map_err(|e| format!("not a Kubernetes list: {e}"))?;
     Ok(ListPage {
@@ -483,6 +487,41 @@ mod tests {
         assert_eq!(i.rules[0].pod_uids, ["p1"]);
     }
 
+    proptest::proptest! {
+        /// Mutated list answers never panic, and every entity kept has its
+        /// UID, name and namespace.
+        #[test]
+        fn mutated_answers_never_panic(
+            cut in 0usize..4000,
+            flips in proptest::collection::vec((0usize..4000, proptest::prelude::any::<u8>()), 0..8),
+        ) {
+            let mut body = serde_json::to_vec(&json!({"items": [
+                svc("u1", "web", "LoadBalancer"),
+                {"metadata": {"uid": "s", "namespace": "shop",
+                              "labels": {SERVICE_NAME_LABEL: "web"}},
+                 "endpoints": [{"targetRef": {"kind": "Pod", "uid": "p"}}]},
+                {"metadata": {"uid": "i", "name": "i", "namespace": "shop"},
+                 "spec": {"rules": [{"http": {"paths": [
+                     {"backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}},
+            ]})).unwrap();
+            for (at, b) in flips {
+                let n = body.len();
+                body[at % n] = b;
+            }
+            body.truncate(cut.max(1));
+            if let Ok(page) = parse_list(&body) {
+                let a = assemble("c", &page.items, &page.items, &page.items);
+                for e in &a.entities {
+                    match e {
+                        Entity::Service(s) => proptest::prop_assert!(!s.key.is_empty() && !s.name.is_empty() && !s.namespace.is_empty()),
+                        Entity::Ingress(i) => proptest::prop_assert!(!i.key.is_empty() && !i.namespace.is_empty()),
+                        _ => proptest::prop_assert!(false),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn services_get_their_slices_pods_by_namespace_and_name() {
         let services = vec![svc("u1", "web", "NodePort"), svc("u2", "db", "ClusterIP")];
@@ -505,6 +544,7 @@ mod tests {
                 _ => panic!(),
             })
             .collect();
-        assert_eq!(pods, [vec![], vec!["a".to_string(), "b".to_string()]]);
+        // Sorted by UID: web (u1), then db (u2).
+        assert_eq!(pods, [vec!["a".to_string(), "b".to_string()], vec![]]);
     }
 }
