@@ -783,24 +783,41 @@ pub fn kubernetes_services_expose_pods(db: Db) {
     let steps = &p.json["paths"][0]["steps"];
     assert_eq!(steps[0]["kind"], "exposure", "{:#}", p.json);
     assert_eq!(steps[0]["to"], pod_web.to_string());
-    let evidence = steps[0]["evidence"].to_string();
-    assert!(
-        evidence.contains("web-public") || evidence.contains("shop"),
-        "{evidence}"
+    assert_eq!(
+        steps[0]["evidence"], "behind LoadBalancer Service web-public (ports [443])",
+        "{:#}",
+        p.json
     );
+    assert_eq!(steps[1]["to"], c_web.to_string());
+    assert_eq!(p.json["paths"][0]["hops"], 2);
     let p = c.get(&format!("/api/v1/threat/paths?node={c_api}"), &admin);
     assert_eq!(p.json["paths"], json!([]), "{:#}", p.json);
 
-    // The public Service and the Ingress go away: nothing is exposed.
-    let a = report(
-        &c,
-        &kube_cred,
-        &json!({"protocol": 1, "agent_version": "0.0.0-test", "seq": 3, "base": 2,
-                "collected_at": 1_700_000_220, "mode": "procfs", "host": null, "upsert": [],
-                "remove": [{"kind": "service", "key": "svc-web-public"},
-                           {"kind": "ingress", "key": "ing-1"}]}),
-    );
-    assert_eq!(a.status, 200, "{:#}", a.json);
+    // The public Service goes away: the Ingress still exposes the pod.
+    let remove = |seq: u64, kind: &str, key: &str| {
+        let a = report(
+            &c,
+            &kube_cred,
+            &json!({"protocol": 1, "agent_version": "0.0.0-test", "seq": seq, "base": seq - 1,
+                    "collected_at": 1_700_000_220, "mode": "procfs", "host": null,
+                    "upsert": [], "remove": [{"kind": kind, "key": key}]}),
+        );
+        assert_eq!(a.status, 200, "{:#}", a.json);
+    };
+    remove(3, "service", "svc-web-public");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let p = c.get(&format!("/api/v1/threat/paths?node={c_web}"), &admin);
+        if p.json["paths"][0]["steps"][0]["evidence"]
+            == "behind Ingress shop for host shop.example.com"
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:#}", p.json);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // And the Ingress: nothing is exposed.
+    remove(4, "ingress", "ing-1");
     let n = c.get(&format!("/api/v1/nodes/{svc}"), &admin);
     assert_eq!(n.json["active"], false, "{:#}", n.json);
     let l = c.get("/api/v1/nodes?type=service&active=true", &admin);
