@@ -25,7 +25,7 @@ export interface Layout {
 }
 
 /** The order of the rows, top to bottom; other types come after, by name. */
-export const LAYER_ORDER = ["internet", "host", "namespace", "pod", "container", "process", "image"];
+export const LAYER_ORDER = ["internet", "ingress", "service", "host", "namespace", "pod", "container", "process", "image"];
 
 export const GAP_X = 120;
 export const GAP_Y = 110;

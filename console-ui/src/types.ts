@@ -171,7 +171,7 @@ export interface Topology {
   truncated: boolean;
 }
 
-export const NODE_TYPES = ["host", "container", "image", "pod", "namespace", "process", "internet"] as const;
+export const NODE_TYPES = ["host", "container", "image", "pod", "namespace", "process", "internet", "service", "ingress"] as const;
 export const FINDING_KINDS = ["vulnerability", "secret", "malware", "posture"] as const;
 export const SEVERITIES = ["critical", "high", "medium", "low", "info", "unknown"] as const;
 export const SCANNERS = ["vuln", "secret", "malware", "posture"] as const;

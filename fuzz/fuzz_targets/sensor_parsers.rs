@@ -1,14 +1,17 @@
 //! Fuzz target: the sensor's parsers of kernel and runtime text
 //! (`/proc/net/{tcp,udp}[6]`, `/proc/PID/cgroup`, `/proc/PID/stat`,
 //! `/proc/net/if_inet6`, `os-release`, container runtime HTTP answers, the
-//! CRI's and containerd's protobuf answers and gRPC frames) and the
-//! command-line redaction. None may panic, redaction is idempotent, and a
-//! decoded protobuf answer encodes back to the same message.
+//! CRI's and containerd's protobuf answers and gRPC frames, Kubernetes API
+//! list answers) and the command-line redaction. None may panic, redaction
+//! is idempotent, and a decoded protobuf answer encodes back to the same
+//! message.
 #![no_main]
 
 use rampart_model::agent::Proto;
 use rampart_sensor::protobuf::Message;
-use rampart_sensor::{cgroup, containerd, containers, cri, grpc, host, net, process, redact};
+use rampart_sensor::{
+    cgroup, containerd, containers, cri, grpc, host, kube_objects, net, process, redact,
+};
 
 fn round_trip<M: Message + PartialEq + std::fmt::Debug>(data: &[u8]) {
     if let Ok(m) = M::decode(data) {
@@ -34,6 +37,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     round_trip::<containerd::ListContainersResponse>(data);
     round_trip::<containerd::ListTasksResponse>(data);
     round_trip::<containerd::ListNamespacesResponse>(data);
+    if let Ok(page) = kube_objects::parse_list(data) {
+        // The same items as Services, EndpointSlices and Ingresses at once.
+        let a = kube_objects::assemble("fuzz", &page.items, &page.items, &page.items);
+        assert!(a.entities.len() <= 2 * page.items.len());
+    }
     let args: Vec<String> = text.split('\0').map(str::to_string).collect();
     let once = redact::redact_cmdline(&args);
     assert_eq!(once.len(), args.len());

@@ -198,6 +198,21 @@ pub struct SensorArgs {
         default_value = "http://169.254.169.254"
     )]
     pub metadata_url: String,
+    /// Kubernetes API through this kubeconfig (its current context: token,
+    /// token file or client certificate). Without it, the API is used when
+    /// the sensor runs in a pod with a service account.
+    #[arg(long, env = "RAMPART_SENSOR_KUBECONFIG", value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Report the cluster's Services and Ingresses (every node's sensor
+    /// would report the same ones: enable it on one). Default: on in a pod
+    /// with a service account, off with --kubeconfig.
+    #[arg(long, env = "RAMPART_SENSOR_KUBE_CLUSTER_OBJECTS", value_name = "BOOL",
+          num_args = 0..=1, default_missing_value = "true")]
+    pub kube_cluster_objects: Option<bool>,
+    /// The cluster's name on reported objects. Default: the kubeconfig
+    /// context's cluster, or `in-cluster`.
+    #[arg(long, env = "RAMPART_SENSOR_KUBE_CLUSTER", value_name = "NAME")]
+    pub kube_cluster: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -4,13 +4,17 @@
 //! priority and caps its memory before running it.
 
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::{SigSet, Signal};
+use rampart_sensor::kube::KubeSetup;
 use rampart_sensor::{AgentConfig, CollectorConfig, Stop};
+
+/// The longest one Kubernetes API request may take.
+const KUBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 use crate::args::{SensorArgs, SensorJobExecArgs};
 use crate::exit;
@@ -64,6 +68,29 @@ pub fn run(a: &SensorArgs) -> Result<u8> {
     stop_on_signals(&stop)?;
     let mut collector = CollectorConfig::live();
     collector.cloud_metadata_url = (!a.no_cloud_metadata).then(|| a.metadata_url.clone());
+    let kube = rampart_sensor::kube::setup(
+        a.kubeconfig.as_deref(),
+        a.kube_cluster_objects,
+        a.kube_cluster.clone(),
+        |k| std::env::var(k).ok(),
+        Path::new(rampart_sensor::kube::SERVICE_ACCOUNT_DIR),
+        KUBE_TIMEOUT,
+    )
+    .context("Kubernetes API")?;
+    let kube_line = match kube {
+        KubeSetup::None => None,
+        KubeSetup::NotCollecting { origin } => Some(format!(
+            "Kubernetes API via {origin}: cluster objects not collected (--kube-cluster-objects)"
+        )),
+        KubeSetup::Collecting(k) => {
+            let line = format!(
+                "Kubernetes API via {}: Services and Ingresses of cluster {} every {} reports",
+                k.api.origin, k.api.cluster, k.every
+            );
+            collector.kube = Some(k);
+            Some(line)
+        }
+    };
     let cfg = AgentConfig {
         console_url: a.console.clone(),
         enroll_token: a.enroll_token.clone().filter(|t| !t.is_empty()),
@@ -88,6 +115,9 @@ pub fn run(a: &SensorArgs) -> Result<u8> {
         rampart_sensor::MODE,
         state_dir.display()
     );
+    if let Some(l) = kube_line {
+        eprintln!("{l}");
+    }
     rampart_sensor::run(&cfg, executor, &stop).context("sensor")?;
     Ok(exit::OK)
 }

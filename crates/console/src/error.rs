@@ -72,6 +72,9 @@ pub enum StoreError {
     /// The blocking database task could not run.
     #[error("database task: {0}")]
     Task(String),
+    /// A schema migration would leave the database inconsistent.
+    #[error("schema migration: {0}")]
+    Migration(String),
     /// The database was migrated by a newer Rampart.
     #[error("database schema version {found} is newer than this build ({known}); upgrade Rampart")]
     SchemaTooNew { found: i64, known: i64 },

@@ -103,11 +103,13 @@ pub struct Page<T> {
 }
 
 /// Something the console knows about: a host, container, image, pod,
-/// namespace, process, or the internet.
+/// namespace, process, Kubernetes Service or Ingress, or the internet.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Node {
     pub id: i64,
-    /// `host`, `container`, `image`, `pod`, `namespace`, `process` or `internet`.
+    /// `host`, `container`, `image`, `pod`, `namespace`, `process`,
+    /// `internet`, `service` (a Kubernetes Service) or `ingress` (a
+    /// Kubernetes Ingress).
     #[serde(rename = "type")]
     pub kind: String,
     /// Its stable identity within its type (machine id, container id, image digest...).

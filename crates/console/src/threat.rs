@@ -31,12 +31,13 @@ use rampart_graph::{
     Analysis, Direction, Edge, Finding, FindingKind, GraphInput, GroupBy, GroupSummary, Node,
     NodeKind, PackageFiles, PackageRef, Proto, RuntimeEvidence, VulnerabilityFacts,
 };
+use rampart_graph::{Ingress as GraphIngress, Service as GraphService, ServiceType};
 use rampart_model::Severity;
 use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::store::Store;
-use crate::store::threat::{ThreatData, ThreatEdge, ThreatFinding, ThreatNode};
+use crate::store::threat::{KubeObjects, ThreatData, ThreatEdge, ThreatFinding, ThreatNode};
 
 /// The default time between fingerprint checks.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
@@ -510,12 +511,15 @@ pub fn build_input(data: &ThreatData) -> GraphInput {
         .collect();
 
     let (runtime, ownership) = runtime_input(data, &edges, &findings);
+    let (services, ingresses) = kube_input(&data.kube);
     GraphInput {
         nodes,
         edges,
         findings,
         runtime,
         ownership,
+        services,
+        ingresses,
         ..GraphInput::default()
     }
 }
@@ -644,10 +648,97 @@ fn runtime_input(
     (runtime, ownership)
 }
 
+fn service_type(t: Option<&str>) -> Option<ServiceType> {
+    Some(match t? {
+        "ClusterIP" => ServiceType::ClusterIP,
+        "NodePort" => ServiceType::NodePort,
+        "LoadBalancer" => ServiceType::LoadBalancer,
+        "ExternalName" => ServiceType::ExternalName,
+        _ => return None,
+    })
+}
+
+/// The graph's Services and Ingress rules from the store's Service and
+/// Ingress nodes: a Service's targets are the pod nodes it selects, its
+/// ports the Service ports (`LoadBalancer`) or node ports (`NodePort`), its
+/// external addresses the load balancer's IP addresses (a host name is not
+/// classified: it says nothing about being internal); an Ingress rule's
+/// targets are its backend Service's pods.
+fn kube_input(k: &KubeObjects) -> (Vec<GraphService>, Vec<GraphIngress>) {
+    let mut pods_of: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut services = Vec::new();
+    for s in &k.services {
+        let attrs = s.attributes.as_ref();
+        let targets: Vec<String> = s.pods.iter().map(i64::to_string).collect();
+        pods_of.insert(s.key.as_str(), targets.clone());
+        let Some(kind) = service_type(str_at(attrs, &["type"])) else {
+            continue;
+        };
+        let ports = attrs
+            .and_then(|a| a.get("ports"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let key = if kind == ServiceType::NodePort {
+                    "node_port"
+                } else {
+                    "port"
+                };
+                p.get(key)?.as_u64().and_then(|v| u16::try_from(v).ok())
+            })
+            .collect();
+        let external_addresses = attrs
+            .and_then(|a| a.get("load_balancer"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|a| ip_of(a).is_some())
+            .map(str::to_string)
+            .collect();
+        services.push(GraphService {
+            name: s.name.clone(),
+            namespace: str_at(attrs, &["namespace"]).map(str::to_string),
+            kind,
+            ports,
+            targets,
+            external_addresses,
+        });
+    }
+    let mut ingresses = Vec::new();
+    for i in &k.ingresses {
+        let attrs = i.attributes.as_ref();
+        for r in attrs
+            .and_then(|a| a.get("rules"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(targets) = r
+                .get("service_uid")
+                .and_then(Value::as_str)
+                .and_then(|u| pods_of.get(u))
+                .filter(|t| !t.is_empty())
+            else {
+                continue;
+            };
+            ingresses.push(GraphIngress {
+                name: i.name.clone(),
+                namespace: str_at(attrs, &["namespace"]).map(str::to_string),
+                host: r.get("host").and_then(Value::as_str).map(str::to_string),
+                path: r.get("path").and_then(Value::as_str).map(str::to_string),
+                targets: targets.clone(),
+            });
+        }
+    }
+    (services, ingresses)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::threat::HostRuntime;
+    use crate::store::threat::{HostRuntime, KubeObject};
     use rampart_model::agent::{ContainerRuntime, PackageInUse, RuntimeUse};
     use serde_json::json;
 
@@ -775,7 +866,75 @@ mod tests {
                 },
             }],
             processes_left_out: 0,
+            kube: KubeObjects::default(),
         }
+    }
+
+    #[test]
+    fn kube_objects_map_to_services_and_ingress_rules() {
+        let obj = |id: i64, key: &str, attributes: Value, pods: &[i64]| KubeObject {
+            id,
+            key: key.into(),
+            name: format!("n{id}"),
+            attributes: Some(attributes),
+            pods: pods.to_vec(),
+        };
+        let ports = json!([{"protocol": "TCP", "port": 443, "node_port": 31443},
+                           {"protocol": "TCP", "port": 80}]);
+        let k = KubeObjects {
+            services: vec![
+                obj(
+                    10,
+                    "lb",
+                    json!({"type": "LoadBalancer", "namespace": "shop", "ports": ports,
+                    "load_balancer": ["10.0.0.7", "a.elb.example.com"]}),
+                    &[4],
+                ),
+                obj(
+                    11,
+                    "np",
+                    json!({"type": "NodePort", "ports": ports}),
+                    &[4, 5],
+                ),
+                obj(12, "odd", json!({"type": "Weird"}), &[4]),
+                obj(13, "cip", json!({"type": "ClusterIP"}), &[]),
+            ],
+            ingresses: vec![obj(
+                20,
+                "ing",
+                json!({"namespace": "shop", "rules": [
+                {"host": "a.example.com", "path": "/", "service_uid": "np"},
+                {"host": "b.example.com", "service_uid": "cip"},
+                {"service_uid": null}, {"service_uid": "odd"}, 5]}),
+                &[],
+            )],
+        };
+        let (services, ingresses) = kube_input(&k);
+        assert_eq!(services.len(), 3, "the unknown type is left out");
+        let lb = &services[0];
+        assert_eq!(
+            (lb.kind, lb.ports.as_slice()),
+            (ServiceType::LoadBalancer, &[443, 80][..])
+        );
+        assert_eq!(
+            lb.external_addresses,
+            ["10.0.0.7"],
+            "host names are not classified"
+        );
+        assert_eq!(lb.targets, ["4"]);
+        assert_eq!(lb.namespace.as_deref(), Some("shop"));
+        let np = &services[1];
+        assert_eq!(
+            (np.kind, np.ports.as_slice()),
+            (ServiceType::NodePort, &[31443][..])
+        );
+        assert_eq!(np.targets, ["4", "5"]);
+        // Rules whose Service has pods: np's, and odd's (its pods are known
+        // even if its type is not).
+        let hosts: Vec<Option<&str>> = ingresses.iter().map(|i| i.host.as_deref()).collect();
+        assert_eq!(hosts, [Some("a.example.com"), None]);
+        assert_eq!(ingresses[0].targets, ["4", "5"]);
+        assert_eq!(ingresses[0].path.as_deref(), Some("/"));
     }
 
     #[test]

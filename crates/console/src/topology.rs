@@ -5,17 +5,23 @@
 //! Node keys (unique per type): a host is its `machine_id`; a process
 //! `MACHINE_ID/PID:START_TICKS`; a container its id; an image its id
 //! (`sha256:...`) or `ref:REFERENCE` when the runtime gave none; a pod its
-//! UID; a namespace its name; the internet node `internet`.
+//! UID; a namespace its name; a Kubernetes Service or Ingress its UID; the
+//! internet node `internet`.
 //!
 //! Edge keys make an edge unique per (kind, source, key) and name the
 //! target: `runs`, `instance_of` and `holds` edges use `TYPE:KEY` of their
 //! target; `listens` the socket (`tcp:ADDRESS:PORT`); `connects`
-//! `PROTO:PORT>TYPE:KEY` (or `PROTO:PORT>external-private`).
+//! `PROTO:PORT>TYPE:KEY` (or `PROTO:PORT>external-private`); `selects`
+//! (Service -> pod) and `routes` (Ingress -> Service) `TYPE:KEY` of their
+//! target.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
-use rampart_model::agent::{Connection, Direction, Entity, HostFacts, ListenSocket, Proto};
+use rampart_model::agent::{
+    Connection, Direction, Entity, HostFacts, Ingress as KubeIngress, ListenSocket, Proto,
+    Service as KubeService,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -23,13 +29,23 @@ use utoipa::ToSchema;
 use crate::addr::{self, AddrClass};
 
 /// The edge kinds.
-pub const EDGE_KINDS: &[&str] = &["runs", "instance_of", "holds", "listens", "connects"];
+pub const EDGE_KINDS: &[&str] = &[
+    "runs",
+    "instance_of",
+    "holds",
+    "listens",
+    "connects",
+    "selects",
+    "routes",
+];
 
 /// A relation between two nodes (see `docs/console.md` for each kind).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Edge {
     pub id: i64,
-    /// `runs`, `instance_of`, `holds`, `listens` or `connects`.
+    /// `runs`, `instance_of`, `holds`, `listens`, `connects`, `selects`
+    /// (a Kubernetes Service to a pod it sends traffic to) or `routes` (an
+    /// Ingress to a Service).
     pub kind: String,
     /// The source node's id.
     pub source: i64,
@@ -125,6 +141,8 @@ const NODE_ORDER: &[&str] = &[
     "namespace",
     "image",
     "pod",
+    "service",
+    "ingress",
     "container",
     "process",
 ];
@@ -252,6 +270,112 @@ impl Builder<'_> {
     }
 }
 
+/// The namespace node of a cluster object (created when absent).
+fn namespace_of(b: &mut Builder<'_>, ns: &str) -> NodeRef {
+    let ns_ref = NodeRef::new("namespace", ns);
+    b.node(DesiredNode {
+        node: ns_ref.clone(),
+        name: ns.to_string(),
+        parent: None,
+        attributes: json!({}),
+    });
+    ns_ref
+}
+
+/// A Service node and a `selects` edge to each pod its EndpointSlices name
+/// (the pods may be reported by other agents: see
+/// [`Desired::retain_known_targets`]).
+fn kube_service(b: &mut Builder<'_>, s: &KubeService) {
+    let node = NodeRef::new("service", s.key.clone());
+    let parent = namespace_of(b, &s.namespace);
+    b.node(DesiredNode {
+        node: node.clone(),
+        name: s.name.clone(),
+        parent: Some(parent),
+        attributes: json!({
+            "cluster": s.cluster,
+            "namespace": s.namespace,
+            "type": s.service_type,
+            "ports": s.ports,
+            "load_balancer": s.load_balancer,
+            "pods": s.pod_uids,
+        }),
+    });
+    for uid in &s.pod_uids {
+        let pod = NodeRef::new("pod", uid.clone());
+        b.edge(DesiredEdge {
+            kind: "selects",
+            source: node.clone(),
+            key: pod.label(),
+            target: Some(pod),
+            attributes: json!({}),
+        });
+    }
+}
+
+/// An Ingress node and a `routes` edge to each backend Service that exists
+/// (its rules, by host and path, on the edge).
+fn kube_ingress(b: &mut Builder<'_>, i: &KubeIngress) {
+    let node = NodeRef::new("ingress", i.key.clone());
+    let parent = namespace_of(b, &i.namespace);
+    b.node(DesiredNode {
+        node: node.clone(),
+        name: i.name.clone(),
+        parent: Some(parent),
+        attributes: json!({
+            "cluster": i.cluster,
+            "namespace": i.namespace,
+            "class": i.class,
+            "rules": i.rules,
+            "load_balancer": i.load_balancer,
+        }),
+    });
+    let mut by_service: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for r in &i.rules {
+        if let Some(uid) = &r.service_uid {
+            by_service.entry(uid.as_str()).or_default().push(json!({
+                "host": r.host, "path": r.path, "port": r.port, "port_name": r.port_name,
+            }));
+        }
+    }
+    for (uid, rules) in by_service {
+        let svc = NodeRef::new("service", uid);
+        b.edge(DesiredEdge {
+            kind: "routes",
+            source: node.clone(),
+            key: svc.label(),
+            target: Some(svc),
+            attributes: json!({ "rules": rules }),
+        });
+    }
+}
+
+impl Desired {
+    /// The pods `selects` edges point to (what [`Self::retain_known_targets`] needs).
+    pub fn selected_pods(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .edges
+            .iter()
+            .filter(|e| e.kind == "selects")
+            .filter_map(|e| e.target.as_ref().map(|t| t.key.clone()))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Drops the `selects` edges to pods that no node stands for (yet): a
+    /// Service lists pods of every node, reported by other agents; the
+    /// edge appears with the report after the pod's.
+    pub fn retain_known_targets(&mut self, known_pods: &HashSet<String>) {
+        let own: HashSet<NodeRef> = self.nodes.iter().map(|n| n.node.clone()).collect();
+        self.edges.retain(|e| match (&e.target, e.kind) {
+            (Some(t), "selects") => own.contains(t) || known_pods.contains(&t.key),
+            _ => true,
+        });
+    }
+}
+
 /// Derives the nodes and edges of one agent's host from its entities.
 /// `peers` maps addresses of other monitored hosts (see
 /// [`remote_candidates`]) to what they listen on.
@@ -302,6 +426,7 @@ pub fn derive(
             }
             Entity::Listen(l) => listens.push(l),
             Entity::Connection(c) => connections.push(c),
+            Entity::Service(_) | Entity::Ingress(_) => {}
         }
     }
     // Where a process runs: its container when the agent reported it, else the host.
@@ -422,6 +547,8 @@ pub fn derive(
                     attributes: json!({}),
                 });
             }
+            Entity::Service(svc) => kube_service(&mut b, svc),
+            Entity::Ingress(ing) => kube_ingress(&mut b, ing),
             Entity::Listen(_) | Entity::Connection(_) => {}
         }
     }

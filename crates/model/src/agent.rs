@@ -238,6 +238,11 @@ pub enum EntityKind {
     Connection,
     Container,
     Pod,
+    /// A Kubernetes Service (cluster objects; added after protocol 1 was
+    /// released: additive, a report without them stays valid).
+    Service,
+    /// A Kubernetes Ingress (cluster objects, like [`EntityKind::Service`]).
+    Ingress,
 }
 
 impl EntityKind {
@@ -250,6 +255,8 @@ impl EntityKind {
             EntityKind::Connection => "connection",
             EntityKind::Container => "container",
             EntityKind::Pod => "pod",
+            EntityKind::Service => "service",
+            EntityKind::Ingress => "ingress",
         }
     }
 }
@@ -270,6 +277,8 @@ pub enum Entity {
     Connection(Connection),
     Container(Container),
     Pod(Pod),
+    Service(Service),
+    Ingress(Ingress),
 }
 
 impl Entity {
@@ -282,6 +291,8 @@ impl Entity {
             Entity::Connection(c) => (EntityKind::Connection, &c.key),
             Entity::Container(c) => (EntityKind::Container, &c.key),
             Entity::Pod(p) => (EntityKind::Pod, &p.key),
+            Entity::Service(s) => (EntityKind::Service, &s.key),
+            Entity::Ingress(i) => (EntityKind::Ingress, &i.key),
         };
         EntityRef {
             kind,
@@ -395,6 +406,91 @@ pub struct Pod {
     pub labels: BTreeMap<String, String>,
 }
 
+/// A Kubernetes Service read from the cluster's API (only a sensor that
+/// collects cluster objects reports it; see `docs/sensor.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The Service's UID.
+    pub key: String,
+    /// The cluster's name (`--kube-cluster`).
+    pub cluster: String,
+    pub name: String,
+    pub namespace: String,
+    /// `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName`.
+    #[serde(rename = "type")]
+    pub service_type: String,
+    #[serde(default)]
+    pub ports: Vec<ServicePort>,
+    /// `status.loadBalancer.ingress`: the load balancer's addresses (an IP
+    /// or a host name each), sorted.
+    #[serde(default)]
+    pub load_balancer: Vec<String>,
+    /// The UIDs of the pods its EndpointSlices name (`targetRef` of kind
+    /// `Pod`), sorted.
+    #[serde(default)]
+    pub pod_uids: Vec<String>,
+}
+
+/// One port of a Service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePort {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
+    pub port: u16,
+    /// The port opened on every node (`NodePort` and `LoadBalancer`).
+    #[serde(default)]
+    pub node_port: Option<u16>,
+}
+
+/// A Kubernetes Ingress read from the cluster's API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ingress {
+    /// The Ingress's UID.
+    pub key: String,
+    /// The cluster's name (`--kube-cluster`).
+    pub cluster: String,
+    pub name: String,
+    pub namespace: String,
+    /// `spec.ingressClassName`.
+    #[serde(default)]
+    pub class: Option<String>,
+    /// One per path of every rule, plus the default backend (no host, no path).
+    #[serde(default)]
+    pub rules: Vec<IngressRule>,
+    /// `status.loadBalancer.ingress` addresses, sorted.
+    #[serde(default)]
+    pub load_balancer: Vec<String>,
+}
+
+/// Where one Ingress path sends traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngressRule {
+    /// `None`: every host.
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The backend Service's name (in the Ingress's namespace).
+    pub service: String,
+    /// The backend Service's UID, when it exists.
+    #[serde(default)]
+    pub service_uid: Option<String>,
+    /// The backend port, by number or by name.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub port_name: Option<String>,
+    /// The pods behind the backend Service, sorted.
+    #[serde(default)]
+    pub pod_uids: Vec<String>,
+}
+
 /// A scan job handed to an agent by `POST /api/v1/agent/scans/claim`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
@@ -476,6 +572,44 @@ mod tests {
                 key: "uid-1".into()
             }
         );
+    }
+
+    #[test]
+    fn services_and_ingresses_round_trip_and_old_reports_stay_valid() {
+        let svc = Entity::Service(Service {
+            key: "svc-uid".into(),
+            cluster: "prod".into(),
+            name: "web".into(),
+            namespace: "shop".into(),
+            service_type: "LoadBalancer".into(),
+            ports: vec![ServicePort {
+                name: Some("https".into()),
+                protocol: "TCP".into(),
+                port: 443,
+                node_port: Some(30443),
+            }],
+            load_balancer: vec!["34.1.2.3".into()],
+            pod_uids: vec!["pod-1".into()],
+        });
+        let json = serde_json::to_value(&svc).unwrap();
+        assert_eq!(json["kind"], "service");
+        assert_eq!(json["type"], "LoadBalancer");
+        assert_eq!(serde_json::from_value::<Entity>(json).unwrap(), svc);
+        let ing: Entity = serde_json::from_value(serde_json::json!({
+            "kind": "ingress", "key": "ing-uid", "cluster": "prod", "name": "web",
+            "namespace": "shop",
+            "rules": [{"host": "shop.example.com", "path": "/", "service": "web"}],
+        }))
+        .unwrap();
+        assert_eq!(ing.entity_ref().kind, EntityKind::Ingress);
+        // A report from before these kinds existed still parses.
+        let old: Report = serde_json::from_value(serde_json::json!({
+            "protocol": 1, "agent_version": "0.1.0", "seq": 1, "base": null,
+            "collected_at": 0, "mode": "procfs", "host": null,
+            "upsert": [{"kind": "pod", "key": "u", "name": null, "namespace": null}],
+        }))
+        .unwrap();
+        assert_eq!(old.upsert.len(), 1);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! One collection: host facts, processes, sockets, containers and pods,
-//! read cheaply (caches for what rarely changes) into a [`State`].
+//! One collection: host facts, processes, sockets, containers and pods
+//! (and, when enabled, the cluster's Services and Ingresses), read cheaply (caches for what rarely changes) into a [`State`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -17,6 +17,7 @@ use crate::containers::{
 use crate::delta::State;
 use crate::error::Result;
 use crate::host::{boot_time, host_facts};
+use crate::kube::{KubeCollector, KubeConfig};
 use crate::net::{
     SocketEntry, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_TIME_WAIT, endpoint_string,
     parse_proc_net, tcp_state_name,
@@ -46,6 +47,9 @@ pub struct CollectorConfig {
     pub runtime_timeout: Duration,
     /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
     pub clock_ticks: u64,
+    /// Kubernetes cluster objects (Services, Ingresses) to list; `None`
+    /// lists none.
+    pub kube: Option<KubeConfig>,
 }
 
 impl CollectorConfig {
@@ -73,6 +77,7 @@ impl CollectorConfig {
             containerd_sockets: vec![PathBuf::from("run/containerd/containerd.sock")],
             runtime_timeout: Duration::from_secs(2),
             clock_ticks: rustix_ticks(),
+            kube: None,
         }
     }
 }
@@ -104,6 +109,8 @@ pub struct Collector {
     net_buf: Vec<u8>,
     /// Lines of /proc/net files that did not parse, in total.
     pub bad_socket_lines: usize,
+    /// The Kubernetes API collector, when cluster objects are collected.
+    pub kube: Option<KubeCollector>,
 }
 
 impl Collector {
@@ -111,7 +118,9 @@ impl Collector {
     #[must_use]
     pub fn new(cfg: CollectorConfig) -> Self {
         let cloud = cfg.cloud_metadata_url.clone().map(CloudProbe::start);
+        let kube = cfg.kube.clone().map(KubeCollector::new);
         Collector {
+            kube,
             procs: ProcessTable::new(&cfg.root),
             cfg,
             cloud,
@@ -246,6 +255,9 @@ impl Collector {
         entities.extend(observed.into_iter().map(|o| Entity::Process(o.process)));
         entities.extend(containers.into_values().map(Entity::Container));
         entities.extend(pods.into_values().map(Entity::Pod));
+        if let Some(k) = &mut self.kube {
+            entities.extend(k.poll().iter().cloned());
+        }
         Ok(State::new(host, entities))
     }
 

@@ -17,6 +17,8 @@ pub mod error;
 pub mod grpc;
 pub mod host;
 pub mod jobs;
+pub mod kube;
+pub mod kube_objects;
 pub mod net;
 mod ownership;
 pub mod process;

@@ -750,3 +750,222 @@ fn rampart_up_starts_a_console_and_an_enrolled_sensor() {
         again.seen
     );
 }
+
+/// A Kubernetes API stand-in: Python's HTTPS server with an openssl-made
+/// CA and server certificate, checking the bearer token and answering the
+/// three list requests with the sensor tests' recorded-shape answers.
+const KUBE_API: &str = r#"
+import http.server, os, ssl, sys
+cert, key, token, fixtures = sys.argv[1:5]
+files = {'/api/v1/services': 'services.json',
+         '/apis/discovery.k8s.io/v1/endpointslices': 'endpointslices.json',
+         '/apis/networking.k8s.io/v1/ingresses': 'ingresses.json'}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        name = files.get(self.path.split('?')[0])
+        if self.headers.get('Authorization') != 'Bearer ' + token:
+            code, body = 401, b'{"kind":"Status","code":401}'
+        elif name:
+            code, body = 200, open(os.path.join(fixtures, name), 'rb').read()
+        else:
+            code, body = 404, b'{"kind":"Status","code":404}'
+        self.send_response(code)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, fmt, *args):
+        sys.stderr.write('request %s %s\n' % (self.path, args[1] if len(args) > 1 else ''))
+        sys.stderr.flush()
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = http.server.HTTPServer(('127.0.0.1', 0), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+sys.stderr.write('listening %d\n' % srv.server_address[1])
+sys.stderr.flush()
+srv.serve_forever()
+"#;
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("openssl: {e}"));
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn a_sensor_reports_kubernetes_services_from_the_api() {
+    if !have("python3", "--version") || !have("openssl", "version") {
+        eprintln!("SKIPPED: needs python3 and openssl");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = tmp.path();
+    openssl(
+        pki,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test cluster CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    openssl(
+        pki,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=kube-apiserver",
+        ],
+    );
+    std::fs::write(
+        pki.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        pki,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sensor/tests/sensor/kube");
+    let mut kube = Proc::spawn({
+        let mut c = Command::new(python_exe());
+        c.args(["-c", KUBE_API, "server.crt", "server.key", "e2e-token"])
+            .arg(&fixtures)
+            .current_dir(pki);
+        c
+    });
+    let line = kube.wait_for("listening ");
+    let port: u16 = line.rsplit(' ').next().unwrap().trim().parse().unwrap();
+    let kubeconfig = pki.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: e2e\n\
+             contexts:\n- name: e2e\n  context: {{cluster: e2e-cluster, user: sensor}}\n\
+             clusters:\n- name: e2e-cluster\n  cluster:\n    server: https://127.0.0.1:{port}\n\
+             \x20   certificate-authority: ca.crt\n\
+             users:\n- name: sensor\n  user: {{token: e2e-token}}\n"
+        ),
+    )
+    .unwrap();
+
+    let c = console(tmp.path());
+    let state = tmp.path().join("sensor");
+    let enroll = c.enrollment_token();
+    let mut sensor = Proc::spawn({
+        let mut cmd = rampart();
+        cmd.args([
+            "sensor",
+            "--console",
+            &c.url,
+            "--enroll-token",
+            &enroll,
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--ca-cert",
+            c.cert.to_str().unwrap(),
+            "--interval",
+            "1",
+            "--no-cloud-metadata",
+            "--max-jobs",
+            "0",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--kube-cluster-objects",
+        ]);
+        cmd
+    });
+    let line = sensor.wait_for("Kubernetes API via");
+    assert!(
+        line.contains("Services and Ingresses of cluster e2e-cluster"),
+        "{line}"
+    );
+    let services = eventually(30, "the cluster's Services", || {
+        let v = c.get("/api/v1/nodes?type=service&sort=name");
+        (v["total"] == 5).then_some(v)
+    });
+    let names: Vec<&str> = services["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "api-internal",
+            "kubernetes",
+            "web-internal",
+            "web-nodeport",
+            "web-public"
+        ]
+    );
+    let lb = &services["items"][4];
+    assert_eq!(lb["key"], "5b1f0c3e-4f6a-4c1e-9d57-0a3f2b7c9e01");
+    assert_eq!(lb["attributes"]["type"], "LoadBalancer");
+    assert_eq!(lb["attributes"]["cluster"], "e2e-cluster");
+    assert_eq!(lb["attributes"]["load_balancer"], json!(["34.120.5.6"]));
+    let ing = c.get("/api/v1/nodes?type=ingress");
+    assert_eq!(ing["total"], 1, "{ing}");
+    assert_eq!(ing["items"][0]["name"], "shop");
+    // Every request carried the kubeconfig's token.
+    let requests: Vec<String> = std::iter::from_fn(|| kube.lines.try_recv().ok())
+        .chain(kube.seen.iter().cloned())
+        .filter(|l| l.starts_with("request "))
+        .collect();
+    assert!(
+        requests
+            .iter()
+            .any(|l| l.contains("/api/v1/services?limit=500 200")),
+        "{requests:?}"
+    );
+    assert!(requests.iter().all(|l| l.ends_with(" 200")), "{requests:?}");
+    drop(sensor);
+}

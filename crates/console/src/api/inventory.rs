@@ -24,7 +24,9 @@ use crate::store::{Filter, Sort};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NodeListQuery {
-    /// `host`, `container`, `image`, `pod`, `namespace`, `process` or `internet`.
+    /// `host`, `container`, `image`, `pod`, `namespace`, `process`,
+    /// `internet`, `service` (Kubernetes Services) or `ingress`
+    /// (Kubernetes Ingresses).
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub kind: Option<String>,

@@ -18,6 +18,8 @@ pub const NODE_KINDS: &[&str] = &[
     "namespace",
     "process",
     "internet",
+    "service",
+    "ingress",
 ];
 
 /// The finding kinds.

@@ -497,6 +497,70 @@ CREATE TABLE agent_runtime (
 );
 ",
     },
+    Migration {
+        version: 9,
+        name: "Kubernetes Services and Ingresses: node kinds service, ingress; edge kinds selects, routes",
+        // SQLite cannot change a CHECK constraint in place: the tables are
+        // rebuilt (migrations run with foreign keys off and checked before
+        // commit), keeping ids and the AUTOINCREMENT counters.
+        sqlite: "
+CREATE TEMP TABLE migration_seq AS SELECT name, seq FROM sqlite_sequence WHERE name IN ('nodes', 'edges');
+CREATE TABLE nodes_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('host', 'container', 'image', 'pod', 'namespace', 'process', 'internet', 'service', 'ingress')),
+    node_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    parent_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,
+    attributes TEXT,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    agent_id INTEGER,
+    reported INTEGER NOT NULL DEFAULT 0,
+    removed_at INTEGER,
+    UNIQUE (kind, node_key)
+);
+INSERT INTO nodes_new (id, kind, node_key, name, parent_id, attributes, first_seen, last_seen,
+    active, agent_id, reported, removed_at)
+    SELECT id, kind, node_key, name, parent_id, attributes, first_seen, last_seen,
+    active, agent_id, reported, removed_at FROM nodes;
+DROP TABLE nodes;
+ALTER TABLE nodes_new RENAME TO nodes;
+CREATE INDEX nodes_agent ON nodes(agent_id);
+CREATE INDEX nodes_parent ON nodes(parent_id);
+CREATE TABLE edges_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('runs', 'instance_of', 'holds', 'listens', 'connects', 'selects', 'routes')),
+    source_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+    target_id INTEGER REFERENCES nodes(id) ON DELETE CASCADE,
+    edge_key TEXT NOT NULL,
+    attributes TEXT,
+    agent_id INTEGER,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (kind, source_id, edge_key)
+);
+INSERT INTO edges_new (id, kind, source_id, target_id, edge_key, attributes, agent_id,
+    first_seen, last_seen, active)
+    SELECT id, kind, source_id, target_id, edge_key, attributes, agent_id,
+    first_seen, last_seen, active FROM edges;
+DROP TABLE edges;
+ALTER TABLE edges_new RENAME TO edges;
+CREATE INDEX edges_source ON edges(source_id);
+CREATE INDEX edges_target ON edges(target_id);
+CREATE INDEX edges_agent ON edges(agent_id);
+DELETE FROM sqlite_sequence WHERE name IN ('nodes', 'edges');
+INSERT INTO sqlite_sequence (name, seq) SELECT name, seq FROM migration_seq;
+DROP TABLE migration_seq;
+",
+        postgres: "
+ALTER TABLE nodes DROP CONSTRAINT nodes_kind_check;
+ALTER TABLE nodes ADD CONSTRAINT nodes_kind_check CHECK (kind IN ('host', 'container', 'image', 'pod', 'namespace', 'process', 'internet', 'service', 'ingress'));
+ALTER TABLE edges DROP CONSTRAINT edges_kind_check;
+ALTER TABLE edges ADD CONSTRAINT edges_kind_check CHECK (kind IN ('runs', 'instance_of', 'holds', 'listens', 'connects', 'selects', 'routes'));
+",
+    },
 ];
 
 /// The highest version this build knows.
@@ -507,6 +571,93 @@ pub fn latest() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Migration 9 rebuilds `nodes` and `edges` on SQLite: rows, ids,
+    /// findings (which reference nodes) and the id counters survive it.
+    #[tokio::test]
+    async fn sqlite_rebuild_keeps_rows_ids_and_references() {
+        use crate::store::backend::Backend;
+        use crate::store::sqlite::SqliteBackend;
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteBackend::open(&dir.path().join("r.db")).unwrap();
+        assert_eq!(db.migrate(&MIGRATIONS[..8]).await.unwrap().len(), 8);
+        for sql in [
+            "INSERT INTO nodes (id, kind, node_key, name, first_seen, last_seen, reported) \
+             VALUES (1, 'namespace', 'shop', 'shop', 1, 1, 1)",
+            "INSERT INTO nodes (id, kind, node_key, name, parent_id, first_seen, last_seen, \
+             reported, agent_id) VALUES (7, 'pod', 'uid-1', 'web', 1, 1, 2, 1, 3)",
+            "INSERT INTO nodes (id, kind, node_key, name, first_seen, last_seen) \
+             VALUES (9, 'host', 'm', 'h', 1, 1)",
+            "DELETE FROM nodes WHERE id = 9",
+            "INSERT INTO findings (node_id, kind, rule_id, fingerprint, severity, severity_rank, \
+             title, first_seen, last_seen) VALUES (7, 'vulnerability', 'CVE-1', 'f', 'high', 3, \
+             't', 1, 1)",
+            "INSERT INTO edges (kind, source_id, target_id, edge_key, first_seen, last_seen) \
+             VALUES ('holds', 1, 7, 'pod:uid-1', 1, 1)",
+        ] {
+            db.execute(sql, vec![]).await.unwrap();
+        }
+        assert_eq!(db.migrate(MIGRATIONS).await.unwrap(), [9]);
+        let n = db
+            .query(
+                "SELECT n.id, n.parent_id, n.agent_id, n.reported, \
+                 (SELECT COUNT(*) FROM findings f WHERE f.node_id = n.id), \
+                 (SELECT COUNT(*) FROM edges e WHERE e.target_id = n.id) \
+                 FROM nodes n WHERE n.node_key = 'uid-1'",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let r = &n[0];
+        let got: Vec<i64> = (0..6)
+            .map(|i| r.opt_int(i).unwrap().unwrap_or(-1))
+            .collect();
+        assert_eq!(got, [7, 1, 3, 1, 1, 1]);
+        // The new kinds are accepted, and a new node does not reuse the
+        // deleted id 9.
+        db.execute(
+            "INSERT INTO nodes (kind, node_key, name, first_seen, last_seen) \
+             VALUES ('service', 'svc-1', 'web', 1, 1)",
+            vec![],
+        )
+        .await
+        .unwrap();
+        db.execute(
+            "INSERT INTO edges (kind, source_id, target_id, edge_key, first_seen, last_seen) \
+             SELECT 'selects', id, 7, 'pod:uid-1', 1, 1 FROM nodes WHERE node_key = 'svc-1'",
+            vec![],
+        )
+        .await
+        .unwrap();
+        let id = db
+            .query("SELECT id FROM nodes WHERE node_key = 'svc-1'", vec![])
+            .await
+            .unwrap()[0]
+            .int(0)
+            .unwrap();
+        assert_eq!(id, 10);
+        assert!(
+            db.execute(
+                "INSERT INTO nodes (kind, node_key, name, first_seen, last_seen) \
+                 VALUES ('bogus', 'x', 'x', 1, 1)",
+                vec![],
+            )
+            .await
+            .is_err()
+        );
+        // Foreign keys are enforced again: deleting the pod cascades.
+        db.execute("DELETE FROM nodes WHERE id = 7", vec![])
+            .await
+            .unwrap();
+        let left = db
+            .query(
+                "SELECT (SELECT COUNT(*) FROM findings), (SELECT COUNT(*) FROM edges)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!((left[0].int(0).unwrap(), left[0].int(1).unwrap()), (0, 0));
+    }
 
     #[test]
     fn versions_increase_without_gaps() {

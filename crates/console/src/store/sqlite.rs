@@ -191,6 +191,53 @@ impl rusqlite::ToSql for Param<'_> {
     }
 }
 
+/// Applies the pending `migrations`, each in its own transaction; refuses
+/// to commit one that leaves a dangling foreign key.
+fn apply_migrations(
+    c: &mut Connection,
+    migrations: &[Migration],
+    now: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let mut applied = Vec::new();
+    for m in migrations {
+        // BEGIN IMMEDIATE takes the write lock before reading the
+        // version, so two processes cannot both apply a step.
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        if current > latest() {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known: latest(),
+            });
+        }
+        if m.version <= current {
+            continue;
+        }
+        tx.execute_batch(m.sqlite)?;
+        let dangling: i64 =
+            tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if dangling > 0 {
+            return Err(StoreError::Migration(format!(
+                "migration {} would leave {dangling} dangling references",
+                m.version
+            )));
+        }
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![m.version, m.name, now],
+        )?;
+        tx.commit()?;
+        applied.push(m.version);
+    }
+    Ok(applied)
+}
+
 fn map_err(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e
         && f.code == ErrorCode::ConstraintViolation
@@ -249,34 +296,14 @@ impl Backend for SqliteBackend {
         let now = crate::clock::now();
         self.with_conn(move |c| {
             c.execute_batch(MIGRATIONS_TABLE)?;
-            let mut applied = Vec::new();
-            for m in migrations {
-                // BEGIN IMMEDIATE takes the write lock before reading the
-                // version, so two processes cannot both apply a step.
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let current: i64 = tx.query_row(
-                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                    [],
-                    |r| r.get(0),
-                )?;
-                if current > latest() {
-                    return Err(StoreError::SchemaTooNew {
-                        found: current,
-                        known: latest(),
-                    });
-                }
-                if m.version <= current {
-                    continue;
-                }
-                tx.execute_batch(m.sqlite)?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![m.version, m.name, now],
-                )?;
-                tx.commit()?;
-                applied.push(m.version);
-            }
-            Ok(applied)
+            // A migration may rebuild a table others reference (SQLite
+            // cannot alter a constraint): foreign keys are off meanwhile
+            // (the pragma is a no-op inside a transaction), and checked
+            // before each commit.
+            c.pragma_update(None, "foreign_keys", "OFF")?;
+            let result = apply_migrations(c, &migrations, now);
+            c.pragma_update(None, "foreign_keys", "ON")?;
+            result
         })
         .await
     }

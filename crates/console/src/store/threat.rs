@@ -56,6 +56,27 @@ pub struct ThreatData {
     pub runtime: Vec<HostRuntime>,
     /// Active processes left out: no socket edge, no open finding.
     pub processes_left_out: usize,
+    /// Kubernetes Services and Ingresses ([`Store::threat_kube`]).
+    pub kube: KubeObjects,
+}
+
+/// An active Kubernetes Service or Ingress node.
+#[derive(Debug, Clone)]
+pub struct KubeObject {
+    pub id: i64,
+    /// The object's UID.
+    pub key: String,
+    pub name: String,
+    pub attributes: Option<serde_json::Value>,
+    /// Services: the active pod nodes their active `selects` edges reach.
+    pub pods: Vec<i64>,
+}
+
+/// The Kubernetes objects the threat input needs.
+#[derive(Debug, Clone, Default)]
+pub struct KubeObjects {
+    pub services: Vec<KubeObject>,
+    pub ingresses: Vec<KubeObject>,
 }
 
 /// Rows per page of the threat input's reads.
@@ -168,6 +189,7 @@ impl Store {
             findings,
             runtime,
             processes_left_out: skipped,
+            kube: self.threat_kube().await?,
         })
     }
 
@@ -195,6 +217,54 @@ impl Store {
                 _ => return Ok(()),
             }
         }
+    }
+
+    /// The active Service and Ingress nodes, each Service with the active
+    /// pods it selects.
+    pub async fn threat_kube(&self) -> Result<KubeObjects, StoreError> {
+        let mut out = KubeObjects::default();
+        let mut at: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+        for r in self
+            .db
+            .query(
+                "SELECT id, kind, node_key, name, attributes FROM nodes WHERE active = 1 \
+                 AND kind IN ('service', 'ingress') ORDER BY id",
+                vec![],
+            )
+            .await?
+        {
+            let o = KubeObject {
+                id: r.int(0)?,
+                key: r.text(2)?,
+                name: r.text(3)?,
+                attributes: json_opt(r.opt_text(4)?),
+                pods: Vec::new(),
+            };
+            if r.text(1)? == "service" {
+                at.insert(o.id, out.services.len());
+                out.services.push(o);
+            } else {
+                out.ingresses.push(o);
+            }
+        }
+        if out.services.is_empty() {
+            return Ok(out);
+        }
+        for r in self
+            .db
+            .query(
+                "SELECT e.source_id, e.target_id FROM edges e JOIN nodes t ON t.id = e.target_id \
+                 WHERE e.kind = 'selects' AND e.active = 1 AND t.active = 1 AND t.kind = 'pod' \
+                 ORDER BY e.id",
+                vec![],
+            )
+            .await?
+        {
+            if let Some(i) = at.get(&r.int(0)?) {
+                out.services[*i].pods.push(r.int(1)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Counts and latest change times of what the threat input reads: when

@@ -202,7 +202,12 @@ impl Store {
         let peers = self
             .remote_hosts(agent_id, &remote_candidates(&host, &list))
             .await?;
-        let desired = derive(&host, &list, &peers);
+        let mut desired = derive(&host, &list, &peers);
+        let selected = desired.selected_pods();
+        if !selected.is_empty() {
+            let known = self.known_pods(&selected).await?;
+            desired.retain_known_targets(&known);
+        }
 
         let host_json = serde_json::to_string(&host)
             .map_err(|e| StoreError::Decode(format!("host facts: {e}")))?;
@@ -450,6 +455,23 @@ impl Store {
             ],
         ));
         Ok((nodes_written, edges_written))
+    }
+
+    /// Which of these pod UIDs a (not removed) pod node stands for.
+    async fn known_pods(&self, uids: &[String]) -> Result<HashSet<String>, StoreError> {
+        let mut out = HashSet::new();
+        for chunk in uids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT node_key FROM nodes WHERE kind = 'pod' AND removed_at IS NULL \
+                 AND node_key IN ({})",
+                placeholders(chunk.len())
+            );
+            let params = chunk.iter().map(|u| Value::from(u.clone())).collect();
+            for r in self.db.query(&sql, params).await? {
+                out.insert(r.text(0)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Other agents' hosts that own one of `candidates` (an address on

@@ -55,6 +55,7 @@ both_backends_in!(settings_schedules as settings_and_schedules:
 both_backends_in!(threat as threatgraph:
     threat_ranking_from_reports_and_uploads,
     live_python_loading_libssl_is_in_use,
+    kubernetes_services_expose_pods,
 );
 
 both_backends_in!(registries as registry:

@@ -570,3 +570,261 @@ pub fn threat_top_is_fast_on_a_generated_fleet() {
         }
     }
 }
+
+fn pod(uid: &str, name: &str) -> Value {
+    json!({"kind": "pod", "key": uid, "name": name, "namespace": "shop", "labels": {"app": name}})
+}
+
+fn container(id: &str, pod_uid: &str) -> Value {
+    json!({"kind": "container", "key": id, "runtime": "containerd", "name": id,
+           "image": "registry.example/shop:1", "image_id": null, "state": "running",
+           "labels": {}, "pod_uid": pod_uid})
+}
+
+fn service(uid: &str, name: &str, kind: &str, lb: &[&str], pods: &[&str]) -> Value {
+    json!({"kind": "service", "key": uid, "cluster": "prod", "name": name, "namespace": "shop",
+           "type": kind,
+           "ports": [{"name": "https", "protocol": "TCP", "port": 443, "node_port": 31443}],
+           "load_balancer": lb, "pod_uids": pods})
+}
+
+/// Records an open vulnerability on `node` straight in the store (what an
+/// agent's scan upload does).
+fn vuln_on(c: &TestConsole, node: i64, record: &Value) {
+    let store = c.console().store().clone();
+    let f = upload_finding(record);
+    c.rt.block_on(store.record_findings(
+        node,
+        None,
+        &["vulnerability"],
+        &[rampart_console::store::inventory::FindingReport {
+            kind: "vulnerability".into(),
+            rule_id: f["rule_id"].as_str().unwrap().into(),
+            fingerprint: f["fingerprint"].as_str().unwrap().into(),
+            severity: rampart_model::Severity::High,
+            title: f["title"].as_str().unwrap().into(),
+            evidence: Some(record.clone()),
+        }],
+        rampart_console::clock::now(),
+    ))
+    .unwrap();
+}
+
+/// Kubernetes Services and Ingresses from a cluster-collecting agent: stored
+/// as `service`/`ingress` nodes with `selects` and `routes` edges (also to
+/// pods another agent reports), listed by `GET /nodes?type=service`, and
+/// fed to the threat analysis: a LoadBalancer with a public address exposes
+/// the containers of the pods it selects, one with a private address does
+/// not; removing the Service removes the exposure.
+pub fn kubernetes_services_expose_pods(db: Db) {
+    let c = start!(db);
+    let admin = c.admin();
+    let (node_cred, _) = enroll(&c, &admin, "node-a");
+    let (kube_cred, _) = enroll(&c, &admin, "cluster-collector");
+    let kube_host = host("m-collector", "collector", &["10.0.0.9/24"]);
+    let ingress = json!({"kind": "ingress", "key": "ing-1", "cluster": "prod", "name": "shop",
+        "namespace": "shop", "class": "nginx", "load_balancer": ["34.120.9.9"],
+        "rules": [{"host": "shop.example.com", "path": "/", "service": "web-internal",
+                   "service_uid": "svc-web-internal", "port": 80, "pod_uids": ["pod-web"]},
+                  {"host": "shop.example.com", "path": "/gone", "service": "gone",
+                   "service_uid": null, "port": 80, "pod_uids": []}]});
+    let objects = [
+        service(
+            "svc-web-public",
+            "web-public",
+            "LoadBalancer",
+            &["34.120.5.6"],
+            &["pod-web"],
+        ),
+        service(
+            "svc-api-internal",
+            "api-internal",
+            "LoadBalancer",
+            &["10.20.0.7"],
+            &["pod-api"],
+        ),
+        service(
+            "svc-web-internal",
+            "web-internal",
+            "ClusterIP",
+            &[],
+            &["pod-web"],
+        ),
+        ingress,
+    ];
+    // The cluster objects arrive before the node's pods: no edge to an
+    // unknown pod yet.
+    let a = report(&c, &kube_cred, &snapshot(1, &kube_host, &objects));
+    assert_eq!(a.status, 200, "{:#}", a.json);
+    let g = graph(&c, &admin, "");
+    let svc = node_id(&g, "service", "svc-web-public");
+    assert!(
+        g["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["kind"] != "selects"),
+        "{:#}",
+        g["edges"]
+    );
+    // The node: a private address only, two pods, a listening process in each.
+    let node = snapshot(
+        1,
+        &host("m-node-a", "node-a", &["10.0.0.4/24"]),
+        &[
+            pod("pod-web", "web"),
+            container("c-web", "pod-web"),
+            process("100:1", "web", Some("c-web")),
+            listen("0.0.0.0", 8443, "100:1"),
+            pod("pod-api", "api"),
+            container("c-api", "pod-api"),
+            process("200:1", "api", Some("c-api")),
+            listen("0.0.0.0", 9000, "200:1"),
+        ],
+    );
+    let a = report(&c, &node_cred, &node);
+    assert_eq!(a.status, 200, "{:#}", a.json);
+    // The collector's next report (nothing changed) links the pods.
+    let a = report(
+        &c,
+        &kube_cred,
+        &json!({"protocol": 1, "agent_version": "0.0.0-test", "seq": 2, "base": 1,
+                "collected_at": 1_700_000_210, "mode": "procfs", "host": null,
+                "upsert": [], "remove": []}),
+    );
+    assert_eq!(a.status, 200, "{:#}", a.json);
+    let g = graph(&c, &admin, "");
+    let pod_web = node_id(&g, "pod", "pod-web");
+    let pod_api = node_id(&g, "pod", "pod-api");
+    let web_internal = node_id(&g, "service", "svc-web-internal");
+    let ing = node_id(&g, "ingress", "ing-1");
+    let edge = |kind: &str, s: i64| -> Vec<i64> {
+        g["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind && e["source"] == s)
+            .map(|e| e["target"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(edge("selects", svc), [pod_web]);
+    assert_eq!(
+        edge("selects", node_id(&g, "service", "svc-api-internal")),
+        [pod_api]
+    );
+    assert_eq!(edge("routes", ing), [web_internal]);
+
+    // The node list by type.
+    let l = c.get("/api/v1/nodes?type=service&sort=name", &admin);
+    assert_eq!(l.status, 200, "{:#}", l.json);
+    let names: Vec<&str> = l.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api-internal", "web-internal", "web-public"]);
+    let web = l.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "web-public")
+        .unwrap();
+    assert_eq!(web["key"], "svc-web-public");
+    assert_eq!(web["attributes"]["type"], "LoadBalancer");
+    assert_eq!(web["attributes"]["load_balancer"], json!(["34.120.5.6"]));
+    assert_eq!(web["attributes"]["cluster"], "prod");
+    let l = c.get("/api/v1/nodes?type=ingress", &admin);
+    assert_eq!(l.json["total"], 1, "{:#}", l.json);
+    assert_eq!(l.json["items"][0]["attributes"]["class"], "nginx");
+    c.get("/api/v1/nodes?type=services", &admin)
+        .assert_error(400, "bad_request");
+    let t = c.get("/api/v1/graph/topology?type=service,ingress", &admin);
+    assert_eq!(t.json["nodes"].as_array().unwrap().len(), 4, "{:#}", t.json);
+
+    // Findings in both containers: the one behind the public load balancer
+    // is exposed, the one behind the internal one is not.
+    let c_web = node_id(&g, "container", "c-web");
+    let c_api = node_id(&g, "container", "c-api");
+    let web_vuln = vuln_record(
+        "CVE-2026-1001",
+        "libssl3",
+        "3.0.15-1",
+        7.5,
+        NET,
+        0.2,
+        false,
+        &[],
+    );
+    let api_vuln = vuln_record(
+        "CVE-2026-1002",
+        "libssl3",
+        "3.0.15-1",
+        7.5,
+        NET,
+        0.2,
+        false,
+        &[],
+    );
+    vuln_on(&c, c_web, &web_vuln);
+    vuln_on(&c, c_api, &api_vuln);
+    let top = top_until(&c, &admin, "?limit=10", |t| {
+        t["findings"].as_array().is_some_and(|f| f.len() == 2)
+    });
+    let exposed = finding(&top, "CVE-2026-1001");
+    assert_eq!(exposed["node"], c_web.to_string());
+    assert_eq!(exposed["reach"], "hops", "{exposed:#}");
+    assert!(factor(exposed, "exposure") > 0.0, "{exposed:#}");
+    let internal = finding(&top, "CVE-2026-1002");
+    assert_eq!(internal["reach"], "isolated", "{internal:#}");
+    assert_eq!(ids(&top)[0], "CVE-2026-1001");
+    let p = c.get(&format!("/api/v1/threat/paths?node={c_web}"), &admin);
+    assert_eq!(p.status, 200, "{:#}", p.json);
+    let steps = &p.json["paths"][0]["steps"];
+    assert_eq!(steps[0]["kind"], "exposure", "{:#}", p.json);
+    assert_eq!(steps[0]["to"], pod_web.to_string());
+    assert_eq!(
+        steps[0]["evidence"], "behind LoadBalancer Service web-public (ports [443])",
+        "{:#}",
+        p.json
+    );
+    assert_eq!(steps[1]["to"], c_web.to_string());
+    assert_eq!(p.json["paths"][0]["hops"], 2);
+    let p = c.get(&format!("/api/v1/threat/paths?node={c_api}"), &admin);
+    assert_eq!(p.json["paths"], json!([]), "{:#}", p.json);
+
+    // The public Service goes away: the Ingress still exposes the pod.
+    let remove = |seq: u64, kind: &str, key: &str| {
+        let a = report(
+            &c,
+            &kube_cred,
+            &json!({"protocol": 1, "agent_version": "0.0.0-test", "seq": seq, "base": seq - 1,
+                    "collected_at": 1_700_000_220, "mode": "procfs", "host": null,
+                    "upsert": [], "remove": [{"kind": kind, "key": key}]}),
+        );
+        assert_eq!(a.status, 200, "{:#}", a.json);
+    };
+    remove(3, "service", "svc-web-public");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let p = c.get(&format!("/api/v1/threat/paths?node={c_web}"), &admin);
+        if p.json["paths"][0]["steps"][0]["evidence"]
+            == "behind Ingress shop for host shop.example.com"
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:#}", p.json);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // And the Ingress: nothing is exposed.
+    remove(4, "ingress", "ing-1");
+    let n = c.get(&format!("/api/v1/nodes/{svc}"), &admin);
+    assert_eq!(n.json["active"], false, "{:#}", n.json);
+    let l = c.get("/api/v1/nodes?type=service&active=true", &admin);
+    assert_eq!(l.json["total"], 2, "{:#}", l.json);
+    top_until(&c, &admin, "?limit=10", |t| {
+        t["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().all(|f| f["reach"] == "isolated"))
+    });
+}

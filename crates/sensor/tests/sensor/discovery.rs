@@ -182,6 +182,7 @@ fn config(root: PathBuf) -> CollectorConfig {
         containerd_sockets: vec![],
         runtime_timeout: std::time::Duration::from_secs(2),
         clock_ticks: 100,
+        kube: None,
     }
 }
 

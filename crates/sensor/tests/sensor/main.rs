@@ -9,3 +9,4 @@ mod container;
 mod containerd;
 mod discovery;
 mod http;
+mod kube;

@@ -1,0 +1,596 @@
+//! The optional Kubernetes API collector: Services, EndpointSlices and
+//! Ingresses listed through the cluster's API server, reported as
+//! [`Entity::Service`] and [`Entity::Ingress`].
+//!
+//! The API is found in-cluster (a pod with a service account:
+//! `KUBERNETES_SERVICE_HOST`/`_PORT` and the account's token, CA and
+//! namespace files) or through a kubeconfig file (its current context:
+//! bearer token or token file, client certificate, CA). Read-only: three
+//! list requests, each with a timeout and a size cap, every
+//! [`KubeConfig::every`] collections. Cluster objects are the same for every
+//! node, so only a sensor told to collect them does (see `docs/sensor.md`).
+//!
+//! A failing API (403, TLS, timeout) is logged once per change of the error
+//! and never breaks the rest of the report: the last good listing is kept
+//! for [`KEEP_AFTER_FAILURES`] failed refreshes, then dropped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use rampart_model::agent::Entity;
+use serde_json::Value;
+
+use crate::error::{Result, SensorError};
+use crate::kube_objects::{MAX_ITEMS, assemble, parse_list};
+
+/// Where a pod's service account is mounted.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// The cluster name used in-cluster when none is given.
+pub const IN_CLUSTER_NAME: &str = "in-cluster";
+/// The default number of collections between two listings (a minute at
+/// the default 10 s interval).
+pub const DEFAULT_EVERY: u32 = 6;
+/// The most bytes read from one list answer (one page).
+pub const MAX_PAGE_BYTES: u64 = 32 << 20;
+/// Items asked for per page.
+const PAGE_LIMIT: u32 = 500;
+/// Failed refreshes after which the last good listing is dropped.
+pub const KEEP_AFTER_FAILURES: u32 = 3;
+
+/// The resources listed.
+pub const SERVICES: &str = "/api/v1/services";
+pub const ENDPOINT_SLICES: &str = "/apis/discovery.k8s.io/v1/endpointslices";
+pub const INGRESSES: &str = "/apis/networking.k8s.io/v1/ingresses";
+
+/// What listing one resource failed with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KubeError {
+    /// The API server answered with an error status.
+    #[error("{path}: HTTP {status}")]
+    Status { path: String, status: u16 },
+    /// The server could not be reached, TLS failed, or it timed out.
+    #[error("{path}: {message}")]
+    Transport { path: String, message: String },
+    /// The answer was not a list, or larger than allowed.
+    #[error("{path}: {message}")]
+    Body { path: String, message: String },
+}
+
+/// How the bearer token is found (re-read for every listing: service
+/// account tokens are rotated).
+#[derive(Debug, Clone)]
+enum Token {
+    None,
+    Fixed(String),
+    File(PathBuf),
+}
+
+/// A connection to one cluster's API server.
+#[derive(Debug, Clone)]
+pub struct KubeApi {
+    server: String,
+    token: Token,
+    agent: ureq::Agent,
+    /// The cluster's name, put on every object reported.
+    pub cluster: String,
+    /// Where the connection came from (`in-cluster`, `kubeconfig PATH`).
+    pub origin: String,
+}
+
+fn cfg_err(msg: impl Into<String>) -> SensorError {
+    SensorError::Config(msg.into())
+}
+
+fn certificates(pem: &[u8], what: &str) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+    let certs: Vec<_> = ureq::tls::parse_pem(pem)
+        .filter_map(|i| match i {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(cfg_err(format!("{what}: no certificate in the PEM data")));
+    }
+    Ok(certs)
+}
+
+/// TLS settings for the API server.
+#[derive(Debug, Default)]
+struct Tls {
+    ca: Option<Vec<u8>>,
+    client: Option<(Vec<u8>, Vec<u8>)>,
+    insecure: bool,
+}
+
+fn agent(tls: Tls, timeout: Duration) -> Result<ureq::Agent> {
+    let mut b = ureq::tls::TlsConfig::builder().disable_verification(tls.insecure);
+    if let Some(ca) = &tls.ca {
+        b = b.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates(
+            ca,
+            "the cluster CA",
+        )?)));
+    }
+    if let Some((cert, key)) = &tls.client {
+        let chain = certificates(cert, "the client certificate")?;
+        let key = ureq::tls::parse_pem(key)
+            .find_map(|i| match i {
+                Ok(ureq::tls::PemItem::PrivateKey(k)) => Some(k.to_owned()),
+                _ => None,
+            })
+            .ok_or_else(|| cfg_err("the client key: no private key in the PEM data"))?;
+        b = b.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
+    }
+    Ok(ureq::Agent::config_builder()
+        .tls_config(b.build())
+        .timeout_connect(Some(Duration::from_secs(5).min(timeout)))
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| SensorError::io(path, e))
+}
+
+fn named<'a>(cfg: &'a Value, list: &str, name: &str) -> Option<&'a Value> {
+    cfg.get(list)?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// `DATA_KEY` (base64) or `FILE_KEY` (a path relative to the kubeconfig).
+fn data_or_file(
+    obj: &Value,
+    data_key: &str,
+    file_key: &str,
+    base: &Path,
+) -> Result<Option<Vec<u8>>> {
+    if let Some(d) = obj.get(data_key).and_then(Value::as_str) {
+        return base64::engine::general_purpose::STANDARD
+            .decode(d.trim())
+            .map(Some)
+            .map_err(|e| cfg_err(format!("kubeconfig {data_key}: {e}")));
+    }
+    match obj.get(file_key).and_then(Value::as_str) {
+        Some(f) => read(&base.join(f)).map(Some),
+        None => Ok(None),
+    }
+}
+
+impl KubeApi {
+    /// The API as a pod with a service account sees it: `https://HOST:PORT`
+    /// with the token, CA and namespace files in `sa_dir`.
+    ///
+    /// # Errors
+    /// The token or CA file is unreadable or the CA holds no certificate.
+    pub fn in_cluster(
+        host: &str,
+        port: &str,
+        sa_dir: &Path,
+        cluster: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let token = sa_dir.join("token");
+        read(&token)?;
+        let ca = read(&sa_dir.join("ca.crt"))?;
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        Ok(KubeApi {
+            server: format!("https://{host}:{port}"),
+            token: Token::File(token),
+            agent: agent(
+                Tls {
+                    ca: Some(ca),
+                    ..Tls::default()
+                },
+                timeout,
+            )?,
+            cluster: cluster.unwrap_or_else(|| IN_CLUSTER_NAME.to_string()),
+            origin: format!("in-cluster service account ({})", sa_dir.display()),
+        })
+    }
+
+    /// The API of a kubeconfig's current context; the cluster is named
+    /// `cluster`, else by the context's cluster entry.
+    ///
+    /// # Errors
+    /// The file is unreadable or not a kubeconfig, the context or its
+    /// cluster is missing, the user needs an exec or auth-provider plugin,
+    /// or a certificate or key is unusable.
+    pub fn from_kubeconfig(
+        path: &Path,
+        cluster: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| SensorError::io(path, e))?;
+        let cfg: Value = yaml_serde::from_str(&text)
+            .map_err(|e| SensorError::parse(path, format!("not a kubeconfig: {e}")))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let where_ = path.display();
+        let context = cfg
+            .get("current-context")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| cfg_err(format!("{where_}: no current-context")))?;
+        let ctx = named(&cfg, "contexts", context)
+            .and_then(|c| c.get("context"))
+            .ok_or_else(|| cfg_err(format!("{where_}: no context {context:?}")))?;
+        let field = |k: &str| ctx.get(k).and_then(Value::as_str).unwrap_or_default();
+        let cluster_name = field("cluster");
+        let entry = named(&cfg, "clusters", cluster_name)
+            .and_then(|c| c.get("cluster"))
+            .ok_or_else(|| {
+                cfg_err(format!(
+                    "{where_}: context {context:?}: cluster {cluster_name:?} not found"
+                ))
+            })?;
+        let null = Value::Null;
+        let user = named(&cfg, "users", field("user"))
+            .and_then(|u| u.get("user"))
+            .unwrap_or(&null);
+        if user.get("exec").is_some() || user.get("auth-provider").is_some() {
+            return Err(cfg_err(format!(
+                "{where_}: users with exec or auth-provider plugins are not supported: \
+                 use a token or a client certificate"
+            )));
+        }
+        let server = entry
+            .get("server")
+            .and_then(Value::as_str)
+            .filter(|s| s.starts_with("https://") || s.starts_with("http://"))
+            .ok_or_else(|| {
+                cfg_err(format!(
+                    "{where_}: cluster {cluster_name:?} has no server URL"
+                ))
+            })?
+            .trim_end_matches('/')
+            .to_string();
+        let ca = data_or_file(
+            entry,
+            "certificate-authority-data",
+            "certificate-authority",
+            base,
+        )?;
+        let cert = data_or_file(user, "client-certificate-data", "client-certificate", base)?;
+        let key = data_or_file(user, "client-key-data", "client-key", base)?;
+        let token = match (
+            user.get("token").and_then(Value::as_str),
+            user.get("tokenFile").and_then(Value::as_str),
+        ) {
+            (Some(t), _) => Token::Fixed(t.trim().to_string()),
+            (None, Some(f)) => {
+                let p = base.join(f);
+                read(&p)?;
+                Token::File(p)
+            }
+            (None, None) => Token::None,
+        };
+        let tls = Tls {
+            ca,
+            client: cert.zip(key),
+            insecure: entry
+                .get("insecure-skip-tls-verify")
+                .and_then(Value::as_bool)
+                == Some(true),
+        };
+        Ok(KubeApi {
+            server,
+            token,
+            agent: agent(tls, timeout)?,
+            cluster: cluster.unwrap_or_else(|| cluster_name.to_string()),
+            origin: format!("kubeconfig {where_} (context {context})"),
+        })
+    }
+
+    /// The API server's base URL.
+    #[must_use]
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    fn bearer(&self, path: &str) -> std::result::Result<Option<String>, KubeError> {
+        match &self.token {
+            Token::None => Ok(None),
+            Token::Fixed(t) => Ok(Some(t.clone())),
+            Token::File(p) => std::fs::read_to_string(p)
+                .map(|t| Some(t.trim().to_string()))
+                .map_err(|e| KubeError::Transport {
+                    path: path.to_string(),
+                    message: format!("reading the token {}: {}", p.display(), e.kind()),
+                }),
+        }
+    }
+
+    /// Lists every item of `path`, page by page (at most [`MAX_ITEMS`]).
+    ///
+    /// # Errors
+    /// A non-200 answer, a transport or TLS failure, a page over
+    /// [`MAX_PAGE_BYTES`] or an answer that is not a list.
+    pub fn list(&self, path: &str) -> std::result::Result<Vec<Value>, KubeError> {
+        let token = self.bearer(path)?;
+        let mut items = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let mut url = format!("{}{path}?limit={PAGE_LIMIT}", self.server);
+            if let Some(c) = &next {
+                url.push_str("&continue=");
+                url.push_str(&percent_encode(c));
+            }
+            let mut req = self.agent.get(&url).header("Accept", "application/json");
+            if let Some(t) = &token {
+                req = req.header("Authorization", &format!("Bearer {t}"));
+            }
+            let mut resp = req.call().map_err(|e| KubeError::Transport {
+                path: path.to_string(),
+                message: e.to_string(),
+            })?;
+            let status = resp.status().as_u16();
+            if status != 200 {
+                return Err(KubeError::Status {
+                    path: path.to_string(),
+                    status,
+                });
+            }
+            let body = resp
+                .body_mut()
+                .with_config()
+                .limit(MAX_PAGE_BYTES)
+                .read_to_vec()
+                .map_err(|e| KubeError::Body {
+                    path: path.to_string(),
+                    message: format!("reading the answer: {e}"),
+                })?;
+            let page = parse_list(&body).map_err(|message| KubeError::Body {
+                path: path.to_string(),
+                message,
+            })?;
+            items.extend(page.items);
+            if items.len() >= MAX_ITEMS {
+                items.truncate(MAX_ITEMS);
+                tracing::warn!("{path}: more than {MAX_ITEMS} items; the rest left out");
+                return Ok(items);
+            }
+            match page.next {
+                Some(c) if next.as_ref() != Some(&c) => next = Some(c),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The collector's settings.
+#[derive(Debug, Clone)]
+pub struct KubeConfig {
+    pub api: KubeApi,
+    /// Collections between two listings (the first collection lists).
+    pub every: u32,
+}
+
+/// How the sensor's Kubernetes options resolved (for the start-up line).
+#[derive(Debug, Clone)]
+pub enum KubeSetup {
+    /// No API: not in a pod with a service account, no kubeconfig given.
+    None,
+    /// An API, but cluster objects are not collected.
+    NotCollecting { origin: String },
+    /// Cluster objects are collected.
+    Collecting(KubeConfig),
+}
+
+/// Resolves the sensor's Kubernetes options: `kubeconfig` when given, else
+/// in-cluster when `env` has `KUBERNETES_SERVICE_HOST` and
+/// `KUBERNETES_SERVICE_PORT` and `sa_dir` holds a token. Cluster objects
+/// are collected when `objects` says so; by default only in-cluster.
+///
+/// # Errors
+/// The kubeconfig or the service account files are unusable.
+pub fn setup(
+    kubeconfig: Option<&Path>,
+    objects: Option<bool>,
+    cluster: Option<String>,
+    env: impl Fn(&str) -> Option<String>,
+    sa_dir: &Path,
+    timeout: Duration,
+) -> Result<KubeSetup> {
+    let cluster = cluster.filter(|c| !c.trim().is_empty());
+    let (api, in_cluster) = if let Some(path) = kubeconfig {
+        (KubeApi::from_kubeconfig(path, cluster, timeout)?, false)
+    } else {
+        let host = env("KUBERNETES_SERVICE_HOST").filter(|h| !h.is_empty());
+        let port = env("KUBERNETES_SERVICE_PORT").filter(|p| !p.is_empty());
+        match (host, port) {
+            (Some(h), Some(p)) if sa_dir.join("token").is_file() => {
+                (KubeApi::in_cluster(&h, &p, sa_dir, cluster, timeout)?, true)
+            }
+            _ => return Ok(KubeSetup::None),
+        }
+    };
+    if objects.unwrap_or(in_cluster) {
+        Ok(KubeSetup::Collecting(KubeConfig {
+            api,
+            every: DEFAULT_EVERY,
+        }))
+    } else {
+        Ok(KubeSetup::NotCollecting { origin: api.origin })
+    }
+}
+
+/// Lists cluster objects every few collections and keeps the last good
+/// listing in between.
+#[derive(Debug)]
+pub struct KubeCollector {
+    cfg: KubeConfig,
+    calls: u32,
+    cached: Vec<Entity>,
+    failures: u32,
+    last_error: Option<String>,
+    /// Items skipped by the last listing, with reasons.
+    pub skipped: Vec<String>,
+}
+
+impl KubeCollector {
+    #[must_use]
+    pub fn new(cfg: KubeConfig) -> Self {
+        KubeCollector {
+            cfg,
+            calls: 0,
+            cached: Vec::new(),
+            failures: 0,
+            last_error: None,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// The cluster objects for this collection (lists them when due).
+    pub fn poll(&mut self) -> &[Entity] {
+        let due = self.calls.is_multiple_of(self.cfg.every.max(1));
+        self.calls = self.calls.wrapping_add(1);
+        if due {
+            self.refresh();
+        }
+        &self.cached
+    }
+
+    /// Lists now.
+    pub fn refresh(&mut self) {
+        match self.fetch() {
+            Ok(entities) => {
+                if self.last_error.take().is_some() {
+                    tracing::info!(cluster = %self.cfg.api.cluster, "Kubernetes API answers again");
+                }
+                self.failures = 0;
+                self.cached = entities;
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                if self.last_error.as_ref() != Some(&msg) {
+                    tracing::warn!(
+                        cluster = %self.cfg.api.cluster,
+                        "Kubernetes API: {msg}; Services and Ingresses not refreshed"
+                    );
+                    self.last_error = Some(msg);
+                }
+                self.failures += 1;
+                if self.failures >= KEEP_AFTER_FAILURES {
+                    self.cached.clear();
+                }
+            }
+        }
+    }
+
+    /// The last listing error, if the last refresh failed.
+    #[must_use]
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    fn fetch(&mut self) -> std::result::Result<Vec<Entity>, KubeError> {
+        let api = &self.cfg.api;
+        let services = api.list(SERVICES)?;
+        let slices = optional(api.list(ENDPOINT_SLICES))?;
+        let ingresses = optional(api.list(INGRESSES))?;
+        let a = assemble(&api.cluster, &services, &slices, &ingresses);
+        if a.skipped != self.skipped && !a.skipped.is_empty() {
+            tracing::warn!(
+                cluster = %api.cluster,
+                "Kubernetes API: {} objects skipped, first: {}",
+                a.skipped.len(),
+                a.skipped[0]
+            );
+        }
+        self.skipped = a.skipped;
+        Ok(a.entities)
+    }
+}
+
+/// A resource the server does not serve (404) is an empty list.
+fn optional(
+    r: std::result::Result<Vec<Value>, KubeError>,
+) -> std::result::Result<Vec<Value>, KubeError> {
+    match r {
+        Err(KubeError::Status { status: 404, .. }) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continue_tokens_are_encoded() {
+        assert_eq!(percent_encode("a+b/c=d e"), "a%2Bb%2Fc%3Dd%20e");
+        assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
+    }
+
+    #[test]
+    fn no_api_without_service_account_or_kubeconfig() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = |k: &str| match k {
+            "KUBERNETES_SERVICE_HOST" => Some("127.0.0.1".to_string()),
+            "KUBERNETES_SERVICE_PORT" => Some("6443".to_string()),
+            _ => None,
+        };
+        // No token file: not in-cluster.
+        let s = setup(None, None, None, env, dir.path(), Duration::from_secs(1)).unwrap();
+        assert!(matches!(s, KubeSetup::None));
+        // A token but an unusable CA: a configuration error, said at start.
+        std::fs::write(dir.path().join("token"), "t").unwrap();
+        std::fs::write(dir.path().join("ca.crt"), "not pem").unwrap();
+        let e = setup(None, None, None, env, dir.path(), Duration::from_secs(1)).unwrap_err();
+        assert!(e.to_string().contains("no certificate"), "{e}");
+        // A kubeconfig needing an exec plugin is refused.
+        let kc = dir.path().join("config");
+        std::fs::write(
+            &kc,
+            "apiVersion: v1\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n\
+             clusters:\n- name: k\n  cluster: {server: 'https://127.0.0.1:1'}\n\
+             users:\n- name: u\n  user: {exec: {command: aws}}\n",
+        )
+        .unwrap();
+        let e = setup(
+            Some(&kc),
+            None,
+            None,
+            |_| None,
+            dir.path(),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("exec"), "{e}");
+        std::fs::write(&kc, "{{{").unwrap();
+        assert!(
+            setup(
+                Some(&kc),
+                None,
+                None,
+                |_| None,
+                dir.path(),
+                Duration::from_secs(1)
+            )
+            .is_err()
+        );
+    }
+}
