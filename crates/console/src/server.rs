@@ -343,8 +343,9 @@ async fn accept_loop(
 }
 
 /// Every few seconds until shutdown: moves scans that stopped making
-/// progress to their next state, deletes long-ended sessions, and ages the
-/// topology (inactive, removed, purged).
+/// progress to their next state, deletes long-ended sessions, ages the
+/// topology (inactive, removed, purged) and, on PostgreSQL, gathers planner
+/// statistics of fast-growing tables.
 /// `central`: whether this console runs central (registry) scans; if not,
 /// those still queued after the queue timeout time out saying why.
 async fn reaper(
@@ -384,6 +385,11 @@ async fn reaper(
         match store.reap_topology(&topology, now).await {
             Ok(r) => tracing::debug!("topology aging: {r:?}"),
             Err(e) => tracing::warn!("aging the topology: {e}"),
+        }
+        match store.refresh_planner_statistics().await {
+            Ok(t) if !t.is_empty() => tracing::debug!("planner statistics gathered: {t:?}"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("gathering planner statistics: {e}"),
         }
     }
 }

@@ -507,17 +507,36 @@ impl Store {
             v.dedup();
             v
         };
-        let mut listens: HashMap<String, Vec<RemoteListen>> = HashMap::new();
+        // Two steps, each led by an index whatever the planner's statistics
+        // say (one join led PostgreSQL, with statistics not yet gathered on a
+        // fast-growing fleet, to read every listening edge for each report):
+        // the hosts' node ids by key, then the listening edges by target.
+        let mut host_keys: HashMap<i64, String> = HashMap::new();
         for chunk in machines.chunks(CHUNK) {
             let sql = format!(
-                "SELECT h.node_key, s.node_key, e.attributes FROM edges e \
-                 JOIN nodes s ON s.id = e.source_id JOIN nodes h ON h.id = e.target_id \
-                 WHERE e.kind = 'listens' AND e.active = 1 AND s.kind = 'process' \
-                 AND h.kind = 'host' AND h.node_key IN ({})",
+                "SELECT id, node_key FROM nodes WHERE kind = 'host' AND node_key IN ({})",
                 placeholders(chunk.len())
             );
             let params = chunk.iter().map(|m| Value::from(m.clone())).collect();
             for r in self.db.query(&sql, params).await? {
+                host_keys.insert(r.int(0)?, r.text(1)?);
+            }
+        }
+        let ids: Vec<i64> = host_keys.keys().copied().collect();
+        let mut listens: HashMap<String, Vec<RemoteListen>> = HashMap::new();
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT e.target_id, s.node_key, e.attributes FROM edges e \
+                 JOIN nodes s ON s.id = e.source_id \
+                 WHERE e.target_id IN ({}) AND e.kind = 'listens' AND e.active = 1 \
+                 AND s.kind = 'process'",
+                placeholders(chunk.len())
+            );
+            let params = chunk.iter().map(|id| Value::from(*id)).collect();
+            for r in self.db.query(&sql, params).await? {
+                let Some(machine) = host_keys.get(&r.int(0)?) else {
+                    continue;
+                };
                 let attrs: Json = r
                     .opt_text(2)?
                     .and_then(|s| serde_json::from_str(&s).ok())
@@ -530,12 +549,15 @@ impl Store {
                 let Some(port) = attrs["port"].as_u64().and_then(|p| u16::try_from(p).ok()) else {
                     continue;
                 };
-                listens.entry(r.text(0)?).or_default().push(RemoteListen {
-                    proto,
-                    address: attrs["address"].as_str().and_then(addr::parse),
-                    port,
-                    process_key: r.text(1)?,
-                });
+                listens
+                    .entry(machine.clone())
+                    .or_default()
+                    .push(RemoteListen {
+                        proto,
+                        address: attrs["address"].as_str().and_then(addr::parse),
+                        port,
+                        process_key: r.text(1)?,
+                    });
             }
         }
         Ok(hosts
@@ -614,6 +636,43 @@ impl Store {
             )
             .await?;
         Ok(r)
+    }
+
+    /// PostgreSQL: gathers planner statistics (`ANALYZE`) for the topology
+    /// and findings tables that have at least doubled in changes since their
+    /// last analysis (or never had one), when more than 1,000 rows changed.
+    /// Autovacuum does this too, but at most once a minute per database and
+    /// behind its other work; until then a fleet that grows from nothing has
+    /// plans made for empty tables. Returns the tables analyzed; SQLite:
+    /// nothing to do.
+    pub async fn refresh_planner_statistics(&self) -> Result<Vec<String>, StoreError> {
+        if self.db.kind() != super::BackendKind::Postgres {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .db
+            .query(
+                "SELECT relname::TEXT FROM pg_stat_user_tables WHERE relname IN \
+                 ('nodes', 'edges', 'findings', 'host_addresses', 'agent_reports') \
+                 AND n_mod_since_analyze > 1000 AND (n_mod_since_analyze > n_live_tup \
+                 OR (last_analyze IS NULL AND last_autoanalyze IS NULL))",
+                vec![],
+            )
+            .await?;
+        let mut done = Vec::new();
+        for r in rows {
+            let table = r.text(0)?;
+            // Only the names listed above reach the statement.
+            if !matches!(
+                table.as_str(),
+                "nodes" | "edges" | "findings" | "host_addresses" | "agent_reports"
+            ) {
+                continue;
+            }
+            self.db.execute(&format!("ANALYZE {table}"), vec![]).await?;
+            done.push(table);
+        }
+        Ok(done)
     }
 
     /// How many edges touch a node.

@@ -50,6 +50,7 @@ both_backends_in!(settings_schedules as settings_and_schedules:
     audit_failure_rolls_back_the_action,
     postgres_pool_is_concurrent,
     transactions_keep_order_and_roll_back,
+    planner_statistics_follow_fast_growth,
 );
 
 both_backends_in!(threat as threatgraph:

@@ -592,3 +592,50 @@ pub fn transactions_keep_order_and_roll_back(db: Db) {
     );
     assert_eq!(count(&raw).int(0).unwrap(), 300);
 }
+
+/// PostgreSQL: a table that grew from nothing gets planner statistics from
+/// the console without waiting for autovacuum; SQLite has nothing to do.
+pub fn planner_statistics_follow_fast_growth(db: Db) {
+    let c = start!(db);
+    let store = c.console().store().clone();
+    if db == Db::Sqlite {
+        assert!(
+            c.rt.block_on(store.refresh_planner_statistics())
+                .unwrap()
+                .is_empty()
+        );
+        return;
+    }
+    let raw = raw_db(&c);
+    c.rt.block_on(raw.execute(
+        "INSERT INTO nodes (kind, node_key, name, first_seen, last_seen, active, reported) \
+         SELECT 'process', 'stats-' || g, 'p', 1, 1, 1, 1 FROM generate_series(1, 5000) g",
+        vec![],
+    ))
+    .unwrap();
+    // The statistics view is updated by the server shortly after a commit.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let done = loop {
+        let done = c.rt.block_on(store.refresh_planner_statistics()).unwrap();
+        if !done.is_empty() || Instant::now() > deadline {
+            break done;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(done.contains(&"nodes".to_string()), "{done:?}");
+    let analyzed =
+        c.rt.block_on(raw.query(
+            "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'nodes' \
+             AND last_analyze IS NOT NULL",
+            vec![],
+        ))
+        .unwrap();
+    assert_eq!(analyzed[0].int(0).unwrap(), 1);
+    // Nothing changed since: nothing to do.
+    assert!(
+        !c.rt
+            .block_on(store.refresh_planner_statistics())
+            .unwrap()
+            .contains(&"nodes".to_string())
+    );
+}

@@ -306,6 +306,9 @@ fn collector(kube: KubeConfig) -> Collector {
         live: false,
         cloud_metadata_url: None,
         runtime_sockets: vec![],
+        cri_sockets: vec![],
+        containerd_sockets: vec![],
+        runtime_timeout: std::time::Duration::from_secs(2),
         clock_ticks: 100,
         kube: Some(kube),
     })
