@@ -1,6 +1,7 @@
 //! Fuzz target: the sensor's parsers of kernel and runtime text
 //! (`/proc/net/{tcp,udp}[6]`, `/proc/PID/cgroup`, `/proc/PID/stat`,
-//! `/proc/net/if_inet6`, `os-release`, container runtime HTTP answers, the
+//! `/proc/net/if_inet6`, `os-release`, dpkg status and apk databases,
+//! container runtime HTTP answers, the
 //! CRI's and containerd's protobuf answers and gRPC frames, Kubernetes API
 //! list answers) and the command-line redaction. None may panic, redaction
 //! is idempotent, and a decoded protobuf answer encodes back to the same
@@ -10,7 +11,8 @@
 use rampart_model::agent::Proto;
 use rampart_sensor::protobuf::Message;
 use rampart_sensor::{
-    cgroup, containerd, containers, cri, grpc, host, kube_objects, net, process, redact,
+    cgroup, containerd, containers, cri, grpc, host, kube_objects, net, ownership, process,
+    redact,
 };
 
 fn round_trip<M: Message + PartialEq + std::fmt::Debug>(data: &[u8]) {
@@ -31,6 +33,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = host::parse_os_release(&text);
     let _ = containers::parse_http_response(data);
     let _ = containers::parse_container_list(data, "docker");
+    // Package databases read from container roots (hostile filesystems):
+    // names become file names, so none may hold a path separator.
+    for (name, _, arch) in ownership::parse_dpkg_status(&text) {
+        assert!(!name.contains('/') && arch.is_none_or(|a| !a.contains('/')));
+    }
+    for (_, _, files) in ownership::parse_apk_installed(&text) {
+        assert!(files.iter().all(|f| f.starts_with('/')));
+    }
     let _ = grpc::unframe(data);
     round_trip::<cri::ListContainersResponse>(data);
     round_trip::<cri::ListPodSandboxResponse>(data);

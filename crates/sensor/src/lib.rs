@@ -20,7 +20,7 @@ pub mod jobs;
 pub mod kube;
 pub mod kube_objects;
 pub mod net;
-mod ownership;
+pub mod ownership;
 pub mod process;
 pub mod protobuf;
 pub mod redact;

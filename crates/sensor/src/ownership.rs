@@ -142,17 +142,12 @@ fn safe_name(s: &str) -> bool {
     !s.is_empty() && !s.contains(['/', '\0']) && s != "." && s != ".."
 }
 
-/// Reads dpkg's status (installed packages and versions) and file lists;
-/// `false` when there is no dpkg database.
-fn read_dpkg(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Ownership) -> bool {
-    let status = match root.read_string("var/lib/dpkg/status", max) {
-        Ok(s) => s,
-        Err(e) if not_found(&e) => return false,
-        Err(e) => {
-            o.skipped.push(format!("deb: /var/lib/dpkg/status: {e}"));
-            return false;
-        }
-    };
+/// The installed packages of a dpkg status file: `(name, version,
+/// architecture)`, only those whose `Status` says `installed` and whose name
+/// and architecture are usable in a file name (they name the file list).
+#[must_use]
+pub fn parse_dpkg_status(status: &str) -> Vec<(&str, &str, Option<&str>)> {
+    let mut out = Vec::new();
     for para in status.split("\n\n") {
         let (mut name, mut version, mut arch, mut installed) = (None, None, None, false);
         for line in para.lines() {
@@ -172,6 +167,58 @@ fn read_dpkg(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Own
         if !safe_name(name) || arch.is_some_and(|a| !safe_name(a)) {
             continue;
         }
+        out.push((name, version, arch));
+    }
+    out
+}
+
+/// The packages of apk's installed database (`P:` name, `V:` version, `F:`
+/// directory, `R:` file): `(name, version, absolute paths of its files)`.
+#[must_use]
+pub fn parse_apk_installed(db: &str) -> Vec<(&str, &str, Vec<String>)> {
+    let mut out = Vec::new();
+    for para in db.split("\n\n") {
+        let (mut name, mut version) = (None, None);
+        for line in para.lines() {
+            if let Some(v) = line.strip_prefix("P:") {
+                name = Some(v);
+            } else if let Some(v) = line.strip_prefix("V:") {
+                version = Some(v);
+            }
+        }
+        let (Some(name), Some(version)) = (name, version) else {
+            continue;
+        };
+        let mut dir = "";
+        let mut files = Vec::new();
+        for line in para.lines() {
+            if let Some(d) = line.strip_prefix("F:") {
+                dir = d;
+            } else if let Some(f) = line.strip_prefix("R:") {
+                files.push(if dir.is_empty() {
+                    format!("/{f}")
+                } else {
+                    format!("/{dir}/{f}")
+                });
+            }
+        }
+        out.push((name, version, files));
+    }
+    out
+}
+
+/// Reads dpkg's status (installed packages and versions) and file lists;
+/// `false` when there is no dpkg database.
+fn read_dpkg(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Ownership) -> bool {
+    let status = match root.read_string("var/lib/dpkg/status", max) {
+        Ok(s) => s,
+        Err(e) if not_found(&e) => return false,
+        Err(e) => {
+            o.skipped.push(format!("deb: /var/lib/dpkg/status: {e}"));
+            return false;
+        }
+    };
+    for (name, version, arch) in parse_dpkg_status(&status) {
         let with_arch = arch.and_then(|a| {
             root.read_string(
                 &format!("var/lib/dpkg/info/{name}:{a}.list"),
@@ -204,31 +251,10 @@ fn read_apk(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Owne
             return false;
         }
     };
-    for para in db.split("\n\n") {
-        let (mut name, mut version) = (None, None);
-        for line in para.lines() {
-            if let Some(v) = line.strip_prefix("P:") {
-                name = Some(v);
-            } else if let Some(v) = line.strip_prefix("V:") {
-                version = Some(v);
-            }
-        }
-        let (Some(name), Some(version)) = (name, version) else {
-            continue;
-        };
+    for (name, version, files) in parse_apk_installed(&db) {
         let id = o.add_package("apk", name, version);
-        let mut dir = "";
-        for line in para.lines() {
-            if let Some(d) = line.strip_prefix("F:") {
-                dir = d;
-            } else if let Some(f) = line.strip_prefix("R:") {
-                let path = if dir.is_empty() {
-                    format!("/{f}")
-                } else {
-                    format!("/{dir}/{f}")
-                };
-                o.own(aliases, &path, id);
-            }
+        for path in files {
+            o.own(aliases, &path, id);
         }
     }
     true
@@ -268,4 +294,60 @@ fn read_rpm(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Owne
         return true;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn dpkg_status_keeps_installed_packages_with_safe_names() {
+        let status = "Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\n\
+                      Version: 3.0.11-1\n\nPackage: gone\nStatus: deinstall ok config-files\n\
+                      Version: 1\n\nPackage: ../etc\nStatus: install ok installed\nVersion: 1\n\n\
+                      Package: noarch\nStatus: install ok installed\nVersion: 2\n\n\
+                      Package: bad-arch\nStatus: install ok installed\nVersion: 1\n\
+                      Architecture: a/b\n\nPackage: nover\nStatus: install ok installed\n";
+        assert_eq!(
+            parse_dpkg_status(status),
+            vec![
+                ("libssl3", "3.0.11-1", Some("amd64")),
+                ("noarch", "2", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn apk_paths_join_their_directory() {
+        let db = "P:musl\nV:1.2.4-r2\nR:top\nF:lib\nR:ld-musl-x86_64.so.1\nF:usr/lib\nR:libc.so\n\n\
+                  P:noversion\nR:x\n";
+        assert_eq!(
+            parse_apk_installed(db),
+            vec![(
+                "musl",
+                "1.2.4-r2",
+                vec![
+                    "/top".to_string(),
+                    "/lib/ld-musl-x86_64.so.1".to_string(),
+                    "/usr/lib/libc.so".to_string()
+                ]
+            )]
+        );
+    }
+
+    proptest! {
+        /// Whatever the text: no panic, every dpkg name and architecture is
+        /// usable as a file name, every apk path is absolute.
+        #[test]
+        fn databases_never_yield_unsafe_names(text in "(?s)[PVFRSA:a-z/. \\n\\-]{0,400}|(?s).{0,200}") {
+            for (name, _, arch) in parse_dpkg_status(&text) {
+                prop_assert!(safe_name(name));
+                prop_assert!(arch.is_none_or(safe_name));
+            }
+            for (_, _, files) in parse_apk_installed(&text) {
+                prop_assert!(files.iter().all(|f| f.starts_with('/')));
+            }
+        }
+    }
 }
