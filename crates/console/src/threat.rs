@@ -590,29 +590,43 @@ fn runtime_input(
             });
         }
     }
-    // Images: what their containers reported.
-    let mut images: Vec<(&str, &str)> = Vec::new();
+    // Images: a package is in use when a container started from the image
+    // uses it; it is *not* in use only when every active container of the
+    // image read that ecosystem's database (one container the sensor could
+    // not index, or on a host without evidence, leaves it unknown).
+    let mut of_image: HashMap<&str, Vec<&str>> = HashMap::new();
     for e in edges {
-        if let Edge::FromImage { container, image } = e
-            && in_use.contains_key(container.as_str())
-        {
-            images.push((container.as_str(), image.as_str()));
+        if let Edge::FromImage { container, image } = e {
+            of_image
+                .entry(image.as_str())
+                .or_default()
+                .push(container.as_str());
         }
     }
-    for (container, image) in images {
-        let from: Vec<((&str, &str), &[String])> = in_use
-            .get(container)
-            .map(|m| m.iter().map(|(k, v)| (*k, *v)).collect())
-            .unwrap_or_default();
+    for (image, containers_of) in of_image {
+        let mut from: Vec<((&str, &str), &[String])> = Vec::new();
+        let mut common: Option<HashSet<&str>> = None;
+        for c in &containers_of {
+            if let Some(m) = in_use.get(c) {
+                from.extend(m.iter().map(|(k, v)| (*k, *v)));
+            }
+            let d: HashSet<&str> = databases.get(c).cloned().unwrap_or_default();
+            common = Some(match common {
+                None => d,
+                Some(x) => x.intersection(&d).copied().collect(),
+            });
+        }
+        if !containers_of.iter().any(|c| in_use.contains_key(c)) {
+            continue;
+        }
         let per = in_use.entry(image).or_default();
         for (k, v) in from {
             per.entry(k).or_insert(v);
         }
-        let dbs: Vec<&str> = databases
-            .get(container)
-            .map(|d| d.iter().copied().collect())
-            .unwrap_or_default();
-        databases.entry(image).or_default().extend(dbs);
+        databases
+            .entry(image)
+            .or_default()
+            .extend(common.unwrap_or_default());
     }
     let mut ownership = Vec::new();
     let mut owned_done = HashSet::new();
@@ -1040,6 +1054,60 @@ mod tests {
                 "cvss": [{"base_score": 7.5, "vector": "CVSS:3.1/AV:N"}],
             })),
         }
+    }
+
+    #[test]
+    fn an_image_is_not_in_use_only_when_every_container_says_so() {
+        let mut d = data();
+        // c2 (node 6) also runs image 5, and its sensor read nothing.
+        d.nodes.push(node(6, "container", "c2", json!({})));
+        d.edges.push(edge("runs", 2, Some(6), json!({})));
+        d.edges.push(edge("instance_of", 6, Some(5), json!({})));
+        d.findings = vec![
+            vuln_on(20, 5, "CVE-IMG-SSL", "libssl3"),
+            vuln_on(21, 5, "CVE-IMG-ZLIB", "zlib1g"),
+        ];
+        d.runtime[0].runtime.containers = vec![ContainerRuntime {
+            container: "c1".into(),
+            databases: vec!["deb".into()],
+            processes: 1,
+            files_in_use: 1,
+            packages: vec![PackageInUse {
+                ecosystem: "deb".into(),
+                name: "libssl3".into(),
+                version: "3.0.11-1".into(),
+                files: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
+            }],
+            language_files: vec![],
+            skipped: vec![],
+        }];
+        let rt = |d: &ThreatData, rule: &str| {
+            Analysis::run(build_input(d))
+                .unwrap()
+                .top(10)
+                .iter()
+                .find(|r| r.rule_id == rule)
+                .unwrap_or_else(|| panic!("{rule}"))
+                .runtime
+                .clone()
+        };
+        // In use in one container: in use.
+        assert!(matches!(
+            rt(&d, "CVE-IMG-SSL"),
+            rampart_graph::RuntimeUse::InUse { .. }
+        ));
+        // Unused where read, unread in c2: unknown, not "not in use".
+        assert!(matches!(
+            rt(&d, "CVE-IMG-ZLIB"),
+            rampart_graph::RuntimeUse::Unknown { .. }
+        ));
+        // Once c2 reports its database too, it is not in use.
+        d.runtime[0].runtime.containers.push(ContainerRuntime {
+            container: "c2".into(),
+            databases: vec!["deb".into()],
+            ..ContainerRuntime::default()
+        });
+        assert_eq!(rt(&d, "CVE-IMG-ZLIB"), rampart_graph::RuntimeUse::NotInUse);
     }
 
     #[test]

@@ -151,7 +151,14 @@ fn url_targets(line: &str, out: &mut Vec<(String, usize, usize)>) {
     while let Some(i) = lower[from..].find("jdbc:oracle:thin:").map(|i| from + i) {
         from = i + 1;
         let rest_start = i + "jdbc:oracle:thin:".len();
-        let Some(at) = line[rest_start..].find('@').map(|a| rest_start + a + 1) else {
+        // The `@` of this URL only: not past its end (a quote or a space).
+        let token_end = line[rest_start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
+            .map_or(line.len(), |k| rest_start + k);
+        let Some(at) = line[rest_start..token_end]
+            .find('@')
+            .map(|a| rest_start + a + 1)
+        else {
             continue;
         };
         if line[at..].starts_with("//") {
@@ -251,11 +258,19 @@ pub fn targets(line: &[u8], secret: std::ops::Range<usize>) -> Vec<String> {
     let Some(window) = line.get(lo..hi) else {
         return Vec::new();
     };
-    let text = String::from_utf8_lossy(window);
-    // Byte ranges are in the lossy text; the secret's are shifted alike
-    // when the window is valid UTF-8 (the common case); otherwise only the
-    // content check below applies.
-    let exact = std::str::from_utf8(window).is_ok();
+    // The parsers read ASCII only: every other byte becomes DEL (never part
+    // of a host), so byte offsets in `text` are the window's and the
+    // overlap check below always applies.
+    let text: String = window
+        .iter()
+        .map(|&b| {
+            if b.is_ascii() {
+                char::from(b)
+            } else {
+                '\u{7f}'
+            }
+        })
+        .collect();
     let (ss, se) = (secret.start - lo, secret.end.min(hi).saturating_sub(lo));
     let secret_text = line
         .get(secret)
@@ -266,7 +281,7 @@ pub fn targets(line: &[u8], secret: std::ops::Range<usize>) -> Vec<String> {
     keyvalue_targets(&text, &mut found);
     let mut out: Vec<String> = Vec::new();
     for (t, s, e) in found {
-        if exact && s < se && ss < e {
+        if s < se && ss < e {
             continue;
         }
         if !secret_text.is_empty()
@@ -289,6 +304,47 @@ mod tests {
     fn on(line: &str, secret: &str) -> Vec<String> {
         let at = line.find(secret).unwrap();
         targets(line.as_bytes(), at..at + secret.len())
+    }
+
+    #[test]
+    fn invalid_utf8_around_the_secret_keeps_the_overlap_check() {
+        // A password containing `@`: the part after it looks like a host.
+        // With a non-UTF-8 byte elsewhere in the window, the overlap check
+        // must still drop it.
+        let mut line = b"\xff\xfe x=postgres://app:pa@ss.word99@db.internal:5432/x".to_vec();
+        let secret = b"pa@ss.word99";
+        let at = line
+            .windows(secret.len())
+            .position(|w| w == secret)
+            .unwrap();
+        let t = targets(&line, at..at + secret.len());
+        assert!(t.iter().all(|t| !t.contains("ss.word99")), "{t:?}");
+        assert_eq!(t, ["db.internal:5432"]);
+        // Non-ASCII inside a would-be host never yields a target.
+        line = "x=postgres://u:p4ssw0rd1@db\u{e9}.internal:5432/"
+            .as_bytes()
+            .to_vec();
+        let at = line.windows(8).position(|w| w == b"p4ssw0rd").unwrap();
+        assert!(targets(&line, at..at + 9).is_empty());
+    }
+
+    #[test]
+    fn oracle_at_sign_is_searched_in_its_own_url_only() {
+        // The `@` belongs to a later word: no target from it.
+        assert!(
+            on(
+                "url=jdbc:oracle:thin:scott/t1ger99 note: mail admin@evil.example:25",
+                "t1ger99"
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            on(
+                "jdbc:oracle:thin:scott/t1ger99@db.example:1521:ORCL",
+                "t1ger99"
+            ),
+            ["db.example:1521"]
+        );
     }
 
     #[test]

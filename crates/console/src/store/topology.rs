@@ -609,8 +609,14 @@ impl Store {
                     vec![inactive.into(), inactive.into()],
                 )
                 .await?,
+            // Removal spares what a reporting agent owns too: with a
+            // `node_remove_secs` under a minute its `last_seen` may be older.
             removed_edges: db
-                .execute("DELETE FROM edges WHERE last_seen < ?", vec![remove.into()])
+                .execute(
+                    "DELETE FROM edges WHERE last_seen < ? AND NOT EXISTS (SELECT 1 \
+                     FROM agents a WHERE a.id = edges.agent_id AND a.last_seen_at >= ?)",
+                    vec![remove.into(), inactive.into()],
+                )
                 .await?,
             ..TopologyReaped::default()
         };
@@ -618,15 +624,19 @@ impl Store {
             .execute(
                 "UPDATE nodes SET removed_at = ?, agent_id = NULL, active = 0 WHERE reported = 1 \
                  AND removed_at IS NULL AND last_seen < ? \
-                 AND EXISTS (SELECT 1 FROM findings f WHERE f.node_id = nodes.id)",
-                vec![now.into(), remove.into()],
+                 AND EXISTS (SELECT 1 FROM findings f WHERE f.node_id = nodes.id) \
+                 AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = nodes.agent_id \
+                 AND a.last_seen_at >= ?)",
+                vec![now.into(), remove.into(), inactive.into()],
             )
             .await?;
         r.removed_nodes += db
             .execute(
                 "DELETE FROM nodes WHERE reported = 1 AND last_seen < ? \
-                 AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.node_id = nodes.id)",
-                vec![remove.into()],
+                 AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.node_id = nodes.id) \
+                 AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = nodes.agent_id \
+                 AND a.last_seen_at >= ?)",
+                vec![remove.into(), inactive.into()],
             )
             .await?;
         r.purged_nodes = db

@@ -1006,9 +1006,24 @@ pub fn reporting_agents_keep_their_nodes_active(db: Db) {
         node_inactive_secs: 30,
         ..TopologyConfig::default()
     };
-    // Older than node_inactive_secs, but the agent reported 1 s ago.
-    let r = c.rt.block_on(store.reap_topology(&cfg, t + 51)).unwrap();
-    assert_eq!((r.inactive_nodes, r.inactive_edges), (0, 0), "{r:?}");
+    // Older than node_inactive_secs (and node_remove_secs), but the agent
+    // reported 1 s ago: nothing goes inactive, nothing is removed.
+    let short = TopologyConfig {
+        node_inactive_secs: 30,
+        node_remove_secs: 30,
+        ..TopologyConfig::default()
+    };
+    let r = c.rt.block_on(store.reap_topology(&short, t + 51)).unwrap();
+    assert_eq!(
+        (
+            r.inactive_nodes,
+            r.inactive_edges,
+            r.removed_nodes,
+            r.removed_edges
+        ),
+        (0, 0, 0, 0),
+        "{r:?}"
+    );
     assert_eq!(last_seen(&c)["active"], true);
     // The next report after the refresh period refreshes it.
     apply(delta(3, 2, &[], &[]), t + 70);
