@@ -7,16 +7,23 @@
 //! namespace files) or through a kubeconfig file (its current context:
 //! bearer token or token file, client certificate, CA). Read-only: three
 //! list requests, each with a timeout and a size cap, every
-//! [`KubeConfig::every`] collections. Cluster objects are the same for every
+//! [`KubeConfig::every`] collections; each listing is bounded in pages and
+//! bytes, and one refresh in time ([`ListLimits`]). Cluster objects are the same for every
 //! node, so only a sensor told to collect them does (see `docs/sensor.md`).
 //!
 //! A failing API (403, TLS, timeout) is logged once per change of the error
 //! and never breaks the rest of the report: the last good listing is kept
-//! for [`KEEP_AFTER_FAILURES`] failed refreshes, then dropped.
+//! through `KEEP_AFTER_FAILURES - 1` failed refreshes and dropped at the
+//! [`KEEP_AFTER_FAILURES`]th.
+//!
+//! Credentials are never sent in clear: a kubeconfig whose server is
+//! `http://` is refused when it has a token or a client certificate, and
+//! `Debug` shows a fixed token as `***`.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rampart_model::agent::Entity;
@@ -36,8 +43,40 @@ pub const DEFAULT_EVERY: u32 = 6;
 pub const MAX_PAGE_BYTES: u64 = 32 << 20;
 /// Items asked for per page.
 const PAGE_LIMIT: u32 = 500;
-/// Failed refreshes after which the last good listing is dropped.
+/// The failed refresh at which the last good listing is dropped (it is
+/// kept through the ones before: 2 failed refreshes survive, the 3rd drops).
 pub const KEEP_AFTER_FAILURES: u32 = 3;
+/// The most pages read for one listing: enough for [`MAX_ITEMS`] in pages
+/// of 500, plus one.
+pub const MAX_PAGES: u32 = (MAX_ITEMS as u32) / PAGE_LIMIT + 1;
+/// The most bytes read for one listing, over all its pages.
+pub const MAX_LISTING_BYTES: u64 = 128 << 20;
+/// The longest one refresh (the three listings together) may take.
+pub const REFRESH_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Bounds on one listing and one refresh, so that a misbehaving API
+/// server (endless pages, huge answers, slow answers) cannot hold the
+/// collection thread: running out of any is an error for that listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLimits {
+    /// Pages per listing ([`MAX_PAGES`]).
+    pub max_pages: u32,
+    /// Bytes per listing, all pages together ([`MAX_LISTING_BYTES`]).
+    pub max_bytes: u64,
+    /// Time for one refresh, the three listings together
+    /// ([`REFRESH_DEADLINE`]).
+    pub refresh_deadline: Duration,
+}
+
+impl Default for ListLimits {
+    fn default() -> Self {
+        ListLimits {
+            max_pages: MAX_PAGES,
+            max_bytes: MAX_LISTING_BYTES,
+            refresh_deadline: REFRESH_DEADLINE,
+        }
+    }
+}
 
 /// The resources listed.
 pub const SERVICES: &str = "/api/v1/services";
@@ -57,27 +96,59 @@ pub enum KubeError {
     /// The answer was not a list, or larger than allowed.
     #[error("{path}: {message}")]
     Body { path: String, message: String },
+    /// The listing ran out of pages, bytes or time, or the server repeated
+    /// a continue token.
+    #[error("{path}: {message}")]
+    Limit { path: String, message: String },
 }
 
 /// How the bearer token is found (re-read for every listing: service
-/// account tokens are rotated).
-#[derive(Debug, Clone)]
+/// account tokens are rotated). `Debug` never shows a token.
+#[derive(Clone)]
 enum Token {
     None,
     Fixed(String),
     File(PathBuf),
 }
 
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Token::None => f.write_str("None"),
+            Token::Fixed(_) => f.write_str("Fixed(\"***\")"),
+            Token::File(p) => f.debug_tuple("File").field(p).finish(),
+        }
+    }
+}
+
 /// A connection to one cluster's API server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KubeApi {
     server: String,
     token: Token,
     agent: ureq::Agent,
+    timeout: Duration,
     /// The cluster's name, put on every object reported.
     pub cluster: String,
     /// Where the connection came from (`in-cluster`, `kubeconfig PATH`).
     pub origin: String,
+    /// Bounds on each listing and refresh.
+    pub limits: ListLimits,
+}
+
+/// By hand: the token is shown as `***` and the HTTP agent (TLS settings)
+/// is left out.
+impl std::fmt::Debug for KubeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeApi")
+            .field("server", &self.server)
+            .field("token", &self.token)
+            .field("timeout", &self.timeout)
+            .field("cluster", &self.cluster)
+            .field("origin", &self.origin)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 fn cfg_err(msg: impl Into<String>) -> SensorError {
@@ -176,6 +247,11 @@ impl KubeApi {
         cluster: Option<String>,
         timeout: Duration,
     ) -> Result<Self> {
+        if host.contains('/') || host.is_empty() {
+            return Err(cfg_err(format!(
+                "KUBERNETES_SERVICE_HOST {host:?} is not a host name or address"
+            )));
+        }
         let token = sa_dir.join("token");
         read(&token)?;
         let ca = read(&sa_dir.join("ca.crt"))?;
@@ -194,8 +270,10 @@ impl KubeApi {
                 },
                 timeout,
             )?,
+            timeout,
             cluster: cluster.unwrap_or_else(|| IN_CLUSTER_NAME.to_string()),
             origin: format!("in-cluster service account ({})", sa_dir.display()),
+            limits: ListLimits::default(),
         })
     }
 
@@ -274,6 +352,13 @@ impl KubeApi {
             }
             (None, None) => Token::None,
         };
+        let credentials = !matches!(token, Token::None) || cert.is_some() || key.is_some();
+        if credentials && !server.starts_with("https://") {
+            return Err(cfg_err(format!(
+                "{where_}: cluster {cluster_name:?}: server {server} is plain http: \
+                 a token or client certificate is only sent over https"
+            )));
+        }
         let tls = Tls {
             ca,
             client: cert.zip(key),
@@ -286,8 +371,10 @@ impl KubeApi {
             server,
             token,
             agent: agent(tls, timeout)?,
+            timeout,
             cluster: cluster.unwrap_or_else(|| cluster_name.to_string()),
             origin: format!("kubeconfig {where_} (context {context})"),
+            limits: ListLimits::default(),
         })
     }
 
@@ -310,22 +397,55 @@ impl KubeApi {
         }
     }
 
-    /// Lists every item of `path`, page by page (at most [`MAX_ITEMS`]).
+    /// Lists every item of `path`, page by page (at most [`MAX_ITEMS`]),
+    /// within [`KubeApi::limits`] and before `deadline`.
     ///
     /// # Errors
     /// A non-200 answer, a transport or TLS failure, a page over
-    /// [`MAX_PAGE_BYTES`] or an answer that is not a list.
-    pub fn list(&self, path: &str) -> std::result::Result<Vec<Value>, KubeError> {
+    /// [`MAX_PAGE_BYTES`], an answer that is not a list, a repeated continue
+    /// token, or running out of pages, bytes or time.
+    pub fn list(
+        &self,
+        path: &str,
+        deadline: Instant,
+    ) -> std::result::Result<Vec<Value>, KubeError> {
         let token = self.bearer(path)?;
+        let limit_err = |message: String| KubeError::Limit {
+            path: path.to_string(),
+            message,
+        };
         let mut items = Vec::new();
         let mut next: Option<String> = None;
+        let mut tokens: HashSet<String> = HashSet::new();
+        let mut pages = 0u32;
+        let mut bytes = 0u64;
         loop {
+            if pages >= self.limits.max_pages {
+                return Err(limit_err(format!(
+                    "more than {} pages in one listing",
+                    self.limits.max_pages
+                )));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(limit_err(format!(
+                    "the refresh took longer than {} s",
+                    self.limits.refresh_deadline.as_secs_f64()
+                )));
+            }
+            pages += 1;
             let mut url = format!("{}{path}?limit={PAGE_LIMIT}", self.server);
             if let Some(c) = &next {
                 url.push_str("&continue=");
                 url.push_str(&percent_encode(c));
             }
-            let mut req = self.agent.get(&url).header("Accept", "application/json");
+            let mut req = self
+                .agent
+                .get(&url)
+                .header("Accept", "application/json")
+                .config()
+                .timeout_global(Some(self.timeout.min(left)))
+                .build();
             if let Some(t) = &token {
                 req = req.header("Authorization", &format!("Bearer {t}"));
             }
@@ -340,15 +460,22 @@ impl KubeApi {
                     status,
                 });
             }
+            let budget = self.limits.max_bytes.saturating_sub(bytes);
             let body = resp
                 .body_mut()
                 .with_config()
-                .limit(MAX_PAGE_BYTES)
+                .limit(MAX_PAGE_BYTES.min(budget))
                 .read_to_vec()
-                .map_err(|e| KubeError::Body {
-                    path: path.to_string(),
-                    message: format!("reading the answer: {e}"),
+                .map_err(|e| match e {
+                    ureq::Error::BodyExceedsLimit(_) if budget < MAX_PAGE_BYTES => limit_err(
+                        format!("more than {} bytes in one listing", self.limits.max_bytes),
+                    ),
+                    e => KubeError::Body {
+                        path: path.to_string(),
+                        message: format!("reading the answer: {e}"),
+                    },
                 })?;
+            bytes += body.len() as u64;
             let page = parse_list(&body).map_err(|message| KubeError::Body {
                 path: path.to_string(),
                 message,
@@ -360,10 +487,26 @@ impl KubeApi {
                 return Ok(items);
             }
             match page.next {
-                Some(c) if next.as_ref() != Some(&c) => next = Some(c),
-                _ => return Ok(items),
+                None => return Ok(items),
+                Some(c) => {
+                    if !tokens.insert(c.clone()) {
+                        return Err(limit_err(format!(
+                            "the server repeated the continue token {:?}",
+                            truncated(&c)
+                        )));
+                    }
+                    next = Some(c);
+                }
             }
         }
+    }
+}
+
+/// At most 64 characters of `s`, for messages.
+fn truncated(s: &str) -> String {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
     }
 }
 
@@ -508,9 +651,10 @@ impl KubeCollector {
 
     fn fetch(&mut self) -> std::result::Result<Vec<Entity>, KubeError> {
         let api = &self.cfg.api;
-        let services = api.list(SERVICES)?;
-        let slices = optional(api.list(ENDPOINT_SLICES))?;
-        let ingresses = optional(api.list(INGRESSES))?;
+        let deadline = Instant::now() + api.limits.refresh_deadline;
+        let services = api.list(SERVICES, deadline)?;
+        let slices = optional(api.list(ENDPOINT_SLICES, deadline))?;
+        let ingresses = optional(api.list(INGRESSES, deadline))?;
         let a = assemble(&api.cluster, &services, &slices, &ingresses);
         if a.skipped != self.skipped && !a.skipped.is_empty() {
             tracing::warn!(
@@ -543,6 +687,106 @@ mod tests {
     fn continue_tokens_are_encoded() {
         assert_eq!(percent_encode("a+b/c=d e"), "a%2Bb%2Fc%3Dd%20e");
         assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
+    }
+
+    fn kubeconfig(dir: &Path, server: &str, user: &str) -> PathBuf {
+        let kc = dir.join("config");
+        std::fs::write(
+            &kc,
+            format!(
+                "apiVersion: v1\ncurrent-context: c\ncontexts:\n- name: c\n  context: {{cluster: k, user: u}}\n\
+                 clusters:\n- name: k\n  cluster: {{server: '{server}'}}\n\
+                 users:\n- name: u\n  user: {user}\n"
+            ),
+        )
+        .unwrap();
+        kc
+    }
+
+    fn from(kc: &Path) -> Result<KubeSetup> {
+        setup(
+            Some(kc),
+            Some(true),
+            None,
+            |_| None,
+            Path::new("/nonexistent"),
+            Duration::from_secs(1),
+        )
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = "eyJhbGciOiJSUzI1NiJ9.secret-token-value";
+        let kc = kubeconfig(
+            dir.path(),
+            "https://127.0.0.1:6443",
+            &format!("{{token: '{secret}'}}"),
+        );
+        let KubeSetup::Collecting(cfg) = from(&kc).unwrap() else {
+            panic!("asked to collect")
+        };
+        for text in [
+            format!("{cfg:?}"),
+            format!("{cfg:#?}"),
+            format!("{:?}", cfg.api),
+            format!("{:?}", KubeCollector::new(cfg)),
+        ] {
+            assert!(!text.contains(secret), "{text}");
+            assert!(!text.contains("secret-token"), "{text}");
+            assert!(text.contains("***"), "{text}");
+            assert!(text.contains("https://127.0.0.1:6443"), "{text}");
+        }
+        // A token file: its path is shown, not its content.
+        std::fs::write(dir.path().join("tok"), secret).unwrap();
+        let kc = kubeconfig(dir.path(), "https://127.0.0.1:6443", "{tokenFile: tok}");
+        let KubeSetup::Collecting(cfg) = from(&kc).unwrap() else {
+            panic!()
+        };
+        let text = format!("{cfg:?}");
+        assert!(!text.contains(secret) && text.contains("tok"), "{text}");
+    }
+
+    #[test]
+    fn credentials_are_not_sent_over_plain_http() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tok"), "t").unwrap();
+        for user in [
+            "{token: abc}",
+            "{tokenFile: tok}",
+            "{client-certificate-data: AAAA, client-key-data: AAAA}",
+        ] {
+            let kc = kubeconfig(dir.path(), "http://127.0.0.1:8080", user);
+            let e = from(&kc).unwrap_err().to_string();
+            assert!(
+                e.contains("plain http") && e.contains("https"),
+                "{user}: {e}"
+            );
+        }
+        // Without credentials plain http is allowed (a local proxy).
+        let kc = kubeconfig(dir.path(), "http://127.0.0.1:8080", "{}");
+        assert!(matches!(from(&kc).unwrap(), KubeSetup::Collecting(_)));
+        // In-cluster is always https; a URL as the host is refused.
+        std::fs::write(dir.path().join("token"), "t").unwrap();
+        let e = KubeApi::in_cluster(
+            "http://10.0.0.1",
+            "443",
+            dir.path(),
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not a host"), "{e}");
+    }
+
+    #[test]
+    fn limits_default_to_the_documented_values() {
+        let l = ListLimits::default();
+        assert_eq!(l.max_pages, 41);
+        assert_eq!(l.max_bytes, 128 * 1024 * 1024);
+        assert_eq!(l.refresh_deadline, Duration::from_secs(60));
+        assert_eq!(truncated("abc"), "abc");
+        assert_eq!(truncated(&"x".repeat(100)).len(), 67);
     }
 
     #[test]

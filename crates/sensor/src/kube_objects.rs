@@ -14,10 +14,15 @@ use serde_json::Value;
 
 /// The most items kept from one resource's list.
 pub const MAX_ITEMS: usize = 20_000;
-/// The most pod UIDs kept per Service (and per Ingress path).
+/// The most pod UIDs kept per Service (an Ingress: [`MAX_INGRESS_PODS`]
+/// over all its paths).
 pub const MAX_PODS: usize = 2_000;
 /// The most paths kept per Ingress.
 pub const MAX_RULES: usize = 500;
+/// The most pod UIDs one Ingress carries over all its rules: rules get
+/// their backend Service's pods in order until this is used up (later
+/// rules keep their `service_uid`; the Service has the full list).
+pub const MAX_INGRESS_PODS: usize = 1_000;
 /// The longest string kept from an item (names, hosts, paths).
 const MAX_STR: usize = 1024;
 
@@ -382,10 +387,13 @@ pub fn assemble(
     for (i, v) in ingresses.iter().take(MAX_ITEMS).enumerate() {
         match ingress(v, cluster) {
             Ok(mut ing) => {
+                let mut budget = MAX_INGRESS_PODS;
                 for r in &mut ing.rules {
                     if let Some(s) = by_name.get(&(ing.namespace.as_str(), r.service.as_str())) {
                         r.service_uid = Some(s.key.clone());
-                        r.pod_uids = s.pod_uids.clone();
+                        let n = s.pod_uids.len().min(budget);
+                        r.pod_uids = s.pod_uids[..n].to_vec();
+                        budget -= n;
                     }
                 }
                 ing_by_key.insert(ing.key.clone(), ing);
@@ -408,6 +416,56 @@ mod tests {
     fn svc(uid: &str, name: &str, kind: &str) -> Value {
         json!({"metadata": {"uid": uid, "name": name, "namespace": "shop"},
                "spec": {"type": kind, "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30080}]}})
+    }
+
+    #[test]
+    fn an_ingress_carries_at_most_max_ingress_pods() {
+        let services = vec![
+            svc("big", "big", "ClusterIP"),
+            svc("small", "small", "ClusterIP"),
+        ];
+        let endpoints = |n: usize, p: &str| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"targetRef": {"kind": "Pod", "uid": format!("{p}-{i:05}")}}))
+                .collect()
+        };
+        let slices = vec![
+            json!({"metadata": {"namespace": "shop", "labels": {SERVICE_NAME_LABEL: "big"}},
+                   "endpoints": endpoints(3 * MAX_PODS, "b")}),
+            json!({"metadata": {"namespace": "shop", "labels": {SERVICE_NAME_LABEL: "small"}},
+                   "endpoints": endpoints(3, "s")}),
+        ];
+        // One small rule, then as many rules as allowed to the big Service.
+        let mut paths = vec![json!({"path": "/s", "backend": {"service": {"name": "small"}}})];
+        paths
+            .extend((0..MAX_RULES).map(
+                |i| json!({"path": format!("/{i}"), "backend": {"service": {"name": "big"}}}),
+            ));
+        let ingresses = vec![
+            json!({"metadata": {"uid": "i", "name": "i", "namespace": "shop"},
+                                    "spec": {"rules": [{"host": "h", "http": {"paths": paths}}]}}),
+        ];
+        let a = assemble("c", &services, &slices, &ingresses);
+        let Some(Entity::Service(big)) = a.entities.iter().find(|e| e.entity_ref().key == "big")
+        else {
+            panic!("{:?}", a.entities)
+        };
+        assert_eq!(big.pod_uids.len(), MAX_PODS);
+        let Some(Entity::Ingress(ing)) = a.entities.iter().find(|e| e.entity_ref().key == "i")
+        else {
+            panic!()
+        };
+        assert_eq!(ing.rules.len(), MAX_RULES);
+        let total: usize = ing.rules.iter().map(|r| r.pod_uids.len()).sum();
+        assert_eq!(total, MAX_INGRESS_PODS);
+        assert_eq!(ing.rules[0].pod_uids.len(), 3);
+        assert_eq!(
+            ing.rules[1].pod_uids[..],
+            big.pod_uids[..MAX_INGRESS_PODS - 3]
+        );
+        // Every rule still names its Service.
+        assert!(ing.rules.iter().all(|r| r.service_uid.is_some()));
+        assert!(ing.rules[2..].iter().all(|r| r.pod_uids.is_empty()));
     }
 
     #[test]

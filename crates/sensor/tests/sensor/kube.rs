@@ -91,7 +91,22 @@ struct Script {
     ingresses: Value,
     /// Answer 403 to everything.
     forbid: bool,
+    /// How Services are paged.
+    paging: Paging,
     seen: Vec<Seen>,
+}
+
+/// How the server pages the Services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paging {
+    /// Two pages, the second asked with an encoded continue token.
+    Two,
+    /// Empty pages, each with a token never seen before.
+    EndlessNewTokens,
+    /// Empty pages whose tokens alternate between two values.
+    Alternating,
+    /// Pages of the fixture's items padded to about 64 KiB, endlessly.
+    EndlessLarge,
 }
 
 /// A TLS API server on 127.0.0.1, stopped when dropped.
@@ -146,6 +161,7 @@ impl KubeServer {
             slices: fixture("endpointslices.json"),
             ingresses: fixture("ingresses.json"),
             forbid: false,
+            paging: Paging::Two,
             seen: Vec::new(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -229,6 +245,19 @@ fn serve(tcp: TcpStream, cfg: &Arc<rustls::ServerConfig>, script: &Mutex<Script>
             )
         } else {
             match path {
+                "/api/v1/services" if s.paging != Paging::Two => {
+                    let n = s.seen.len();
+                    let mut list = s.services.clone();
+                    list["items"] = Value::Array(vec![]);
+                    list["metadata"]["continue"] = Value::from(match s.paging {
+                        Paging::Alternating => format!("tok-{}", n % 2),
+                        _ => format!("tok-{n}"),
+                    });
+                    if s.paging == Paging::EndlessLarge {
+                        list["metadata"]["padding"] = Value::from("x".repeat(64 << 10));
+                    }
+                    (200, list.to_string())
+                }
                 "/api/v1/services" => {
                     // Two pages: the continue token must come back encoded.
                     let items = s.services["items"].as_array().cloned().unwrap_or_default();
@@ -577,4 +606,85 @@ fn a_tls_failure_is_an_error_not_a_panic() {
     let mut k = KubeCollector::new(in_cluster(server.port, &sa));
     assert!(k.poll().is_empty());
     assert_eq!(k.last_error(), Some("/api/v1/services: HTTP 401"));
+}
+
+/// A collector whose in-cluster API pages Services as `paging` says, with
+/// a first good listing already made.
+fn misbehaving(paging: Paging) -> (KubeServer, tempfile::TempDir, KubeConfig, KubeCollector) {
+    let pki = pki();
+    let server = KubeServer::start(&pki, "t");
+    let dir = tempfile::tempdir().unwrap();
+    let sa = service_account(dir.path(), &pki, "t");
+    let cfg = in_cluster(server.port, &sa);
+    let mut k = KubeCollector::new(cfg.clone());
+    k.refresh();
+    assert_eq!(k.last_error(), None);
+    assert_eq!(services(k.poll()).len(), 5);
+    server.edit(|s| {
+        s.paging = paging;
+        s.seen.clear();
+    });
+    (server, dir, cfg, k)
+}
+
+#[test]
+fn endless_pages_with_new_tokens_end_with_an_error() {
+    let (server, _dir, _, mut k) = misbehaving(Paging::EndlessNewTokens);
+    let t = std::time::Instant::now();
+    k.refresh();
+    let took = t.elapsed();
+    assert_eq!(
+        k.last_error(),
+        Some("/api/v1/services: more than 41 pages in one listing")
+    );
+    assert_eq!(server.seen().len(), 41);
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    // Handled like other failures: the last listing is kept for now.
+    assert_eq!(services(k.poll()).len(), 5);
+}
+
+#[test]
+fn a_repeated_continue_token_is_an_error() {
+    let (server, _dir, _, mut k) = misbehaving(Paging::Alternating);
+    k.refresh();
+    let err = k.last_error().unwrap();
+    assert!(
+        err.starts_with("/api/v1/services: the server repeated the continue token \"tok-"),
+        "{err}"
+    );
+    assert_eq!(server.seen().len(), 3, "{:?}", server.seen());
+}
+
+#[test]
+fn a_listing_has_a_byte_budget_and_a_refresh_a_deadline() {
+    let (server, _dir, mut cfg, mut k) = misbehaving(Paging::EndlessLarge);
+    // Pages of about 64 KiB against a 1 MiB budget: the 16th page is over.
+    cfg.api.limits.max_bytes = 1 << 20;
+    let mut k2 = KubeCollector::new(cfg.clone());
+    k2.refresh();
+    assert_eq!(
+        k2.last_error(),
+        Some("/api/v1/services: more than 1048576 bytes in one listing")
+    );
+    assert!(
+        (16..=17).contains(&server.seen().len()),
+        "{}",
+        server.seen().len()
+    );
+    // Unbounded pages and bytes, a 300 ms deadline for the refresh.
+    cfg.api.limits.max_bytes = u64::MAX;
+    cfg.api.limits.max_pages = u32::MAX;
+    cfg.api.limits.refresh_deadline = Duration::from_millis(300);
+    let mut k3 = KubeCollector::new(cfg);
+    let t = std::time::Instant::now();
+    k3.refresh();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let err = k3.last_error().unwrap();
+    assert!(
+        err == "/api/v1/services: the refresh took longer than 0.3 s"
+            || (err.starts_with("/api/v1/services: ") && err.contains("imeout")),
+        "{err}"
+    );
+    k.refresh();
+    assert!(k.last_error().is_some());
 }
