@@ -235,7 +235,10 @@ mod tests {
         // The fallback refuses every symlink on the way.
         assert!(r.walk("abs-in").is_err());
         assert!(r.walk("etc/secret").is_ok());
-        assert_eq!(read_regular(r.walk("etc/secret").unwrap(), 100).unwrap(), b"inside");
+        assert_eq!(
+            read_regular(r.walk("etc/secret").unwrap(), 100).unwrap(),
+            b"inside"
+        );
         assert_eq!(r.read_link("abs-in").as_deref(), Some("/etc/secret"));
         assert_eq!(r.read_link("plain"), None);
     }
@@ -269,8 +272,8 @@ mod tests {
         .unwrap();
         // inotify reports every open for I/O (never an `O_PATH` one): a
         // non-blocking open of the FIFO, which would not hang, still shows.
-        let ino = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)
-            .unwrap();
+        let ino =
+            inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC).unwrap();
         inotify::add_watch(&ino, &fifo, inotify::WatchFlags::OPEN).unwrap();
         let r = std::sync::Arc::new(RootDir::open(&root).unwrap());
         let shared = std::sync::Arc::clone(&r);
@@ -279,8 +282,8 @@ mod tests {
         assert!(e.to_string().contains("not a regular file"), "{e}");
         // The fallback walk too.
         let shared = std::sync::Arc::clone(&r);
-        let e = within_5s(move || read_regular(shared.walk("var/lib/dpkg/status")?, 100))
-            .unwrap_err();
+        let e =
+            within_5s(move || read_regular(shared.walk("var/lib/dpkg/status")?, 100)).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
         // A stamp is fine: `O_PATH` only.
         assert!(r.stamp("var/lib/dpkg/status").is_some());
