@@ -8,6 +8,12 @@
 //! are read inside its root, with a size cap; a database that cannot be
 //! read is recorded in `skipped` with the reason. The index keeps a 64-bit
 //! hash of each owned path, not the path (about 20 bytes per file).
+//!
+//! Building one index has a [`Budget`]: the total bytes of dpkg file lists
+//! read (each list is also capped), the packages considered and the paths
+//! indexed. A container's status file can name a million packages whose
+//! lists are all symlinks to one large file; when a budget is used up the
+//! index keeps what was read, stops, and says why in `skipped`.
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -35,8 +41,43 @@ const DB_FILES: &[&str] = &[
     "var/lib/rpm/Packages",
 ];
 
-/// At most this many bytes of one dpkg file list.
-const MAX_LIST_BYTES: u64 = 16 << 20;
+/// What building one index may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// The largest database file read (bytes).
+    pub max_db: u64,
+    /// The largest single dpkg file list read (bytes).
+    pub max_list: u64,
+    /// The total bytes of dpkg file lists read.
+    pub list_bytes: u64,
+    /// At most this many packages are considered (dpkg status entries,
+    /// apk and rpm packages).
+    pub packages: usize,
+    /// At most this many paths are indexed.
+    pub paths: usize,
+}
+
+impl Budget {
+    /// A container's: databases up to 64 MiB, each list up to 16 MiB and
+    /// 256 MiB of lists in all, 200,000 packages, 5,000,000 paths.
+    pub const CONTAINER: Budget = Budget {
+        max_db: 64 << 20,
+        max_list: 16 << 20,
+        list_bytes: 256 << 20,
+        packages: 200_000,
+        paths: 5_000_000,
+    };
+
+    /// The host's: databases up to 512 MiB, each list up to 16 MiB and
+    /// 1 GiB of lists in all, 500,000 packages, 20,000,000 paths.
+    pub const HOST: Budget = Budget {
+        max_db: 512 << 20,
+        max_list: 16 << 20,
+        list_bytes: 1 << 30,
+        packages: 500_000,
+        paths: 20_000_000,
+    };
+}
 
 /// Which package owns a path, by the path's hash.
 #[derive(Debug, Default)]
@@ -48,6 +89,10 @@ pub(crate) struct Ownership {
     pub skipped: Vec<String>,
     pub packages: Vec<Pkg>,
     index: HashMap<u64, u32>,
+    /// Set when a budget was used up while building.
+    exhausted: Option<String>,
+    /// Packages considered so far.
+    considered: usize,
 }
 
 fn path_hash(path: &str) -> u64 {
@@ -70,23 +115,38 @@ impl Ownership {
         self.stamps != stamps(root)
     }
 
-    /// Reads every database in `root`, each file at most `max_db` bytes.
-    pub fn read(root: &RootDir, max_db: u64) -> Ownership {
+    /// Reads every database in `root` within `budget`; when it is used
+    /// up, what was read is kept and the reason is in `skipped`.
+    pub fn read(root: &RootDir, budget: &Budget) -> Ownership {
         let mut o = Ownership {
             stamps: stamps(root),
             ..Ownership::default()
         };
         let aliases = usr_aliases(root);
-        if read_dpkg(root, max_db, &aliases, &mut o) {
-            o.databases.push("deb".into());
-        }
-        if read_apk(root, max_db, &aliases, &mut o) {
-            o.databases.push("apk".into());
-        }
-        if read_rpm(root, max_db, &aliases, &mut o) {
-            o.databases.push("rpm".into());
+        let readers: [(&str, Reader); 3] =
+            [("deb", read_dpkg), ("apk", read_apk), ("rpm", read_rpm)];
+        for (name, reader) in readers {
+            if reader(root, budget, &aliases, &mut o) {
+                o.databases.push(name.into());
+            }
+            if let Some(why) = o.exhausted.take() {
+                o.skipped
+                    .push(format!("{name}: index incomplete, stopped: {why}"));
+                break;
+            }
         }
         o
+    }
+
+    /// Counts one more package against the budget; `false` (and the
+    /// reason kept) when none is left.
+    fn consider(&mut self, budget: &Budget) -> bool {
+        if self.considered >= budget.packages {
+            self.exhausted = Some(format!("more than {} packages", budget.packages));
+            return false;
+        }
+        self.considered += 1;
+        true
     }
 
     /// How many packages it knows.
@@ -104,15 +164,26 @@ impl Ownership {
         id
     }
 
-    fn own(&mut self, aliases: &[(String, String)], path: &str, pkg: u32) {
-        self.index.entry(path_hash(path)).or_insert(pkg);
+    /// Indexes `path` (and its merged-`/usr` aliases); `false` (and the
+    /// reason kept) when the budget of paths is used up.
+    fn own(&mut self, budget: &Budget, aliases: &[(String, String)], path: &str, pkg: u32) -> bool {
+        let put = |index: &mut HashMap<u64, u32>, p: &str| {
+            if index.len() >= budget.paths {
+                return false;
+            }
+            index.entry(path_hash(p)).or_insert(pkg);
+            true
+        };
+        let mut ok = put(&mut self.index, path);
         for (from, to) in aliases {
             if let Some(rest) = path.strip_prefix(from.as_str()) {
-                self.index
-                    .entry(path_hash(&format!("{to}{rest}")))
-                    .or_insert(pkg);
+                ok &= put(&mut self.index, &format!("{to}{rest}"));
             }
         }
+        if !ok {
+            self.exhausted = Some(format!("more than {} paths", budget.paths));
+        }
+        ok
     }
 
     /// The package that owns `path`.
@@ -207,10 +278,13 @@ pub fn parse_apk_installed(db: &str) -> Vec<(&str, &str, Vec<String>)> {
     out
 }
 
+/// Reads one database into the index; `false` when there is none.
+type Reader = fn(&RootDir, &Budget, &[(String, String)], &mut Ownership) -> bool;
+
 /// Reads dpkg's status (installed packages and versions) and file lists;
 /// `false` when there is no dpkg database.
-fn read_dpkg(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Ownership) -> bool {
-    let status = match root.read_string("var/lib/dpkg/status", max) {
+fn read_dpkg(root: &RootDir, b: &Budget, aliases: &[(String, String)], o: &mut Ownership) -> bool {
+    let status = match root.read_string("var/lib/dpkg/status", b.max_db) {
         Ok(s) => s,
         Err(e) if not_found(&e) => return false,
         Err(e) => {
@@ -218,23 +292,36 @@ fn read_dpkg(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Own
             return false;
         }
     };
-    for (name, version, arch) in parse_dpkg_status(&status) {
-        let with_arch = arch.and_then(|a| {
-            root.read_string(
-                &format!("var/lib/dpkg/info/{name}:{a}.list"),
-                MAX_LIST_BYTES,
-            )
-            .ok()
-        });
-        let Some(files) = with_arch.or_else(|| {
-            root.read_string(&format!("var/lib/dpkg/info/{name}.list"), MAX_LIST_BYTES)
-                .ok()
-        }) else {
-            continue;
+    let mut list_bytes = 0u64;
+    'packages: for (name, version, arch) in parse_dpkg_status(&status) {
+        if !o.consider(b) {
+            break;
+        }
+        // A list may be no larger than what is left of the total.
+        let left = b.list_bytes.saturating_sub(list_bytes);
+        let cap = b.max_list.min(left);
+        let read = |file: String| match root.read_string(&file, cap) {
+            Ok(s) => Some(Ok(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge && cap < b.max_list => {
+                Some(Err(()))
+            }
+            Err(_) => None,
         };
+        let with_arch = arch.and_then(|a| read(format!("var/lib/dpkg/info/{name}:{a}.list")));
+        let files = match with_arch.or_else(|| read(format!("var/lib/dpkg/info/{name}.list"))) {
+            Some(Ok(f)) => f,
+            Some(Err(())) => {
+                o.exhausted = Some(format!("more than {} bytes of file lists", b.list_bytes));
+                break;
+            }
+            None => continue,
+        };
+        list_bytes = list_bytes.saturating_add(files.len() as u64);
         let id = o.add_package("deb", name, version);
         for f in files.lines().filter(|l| l.starts_with('/')) {
-            o.own(aliases, f, id);
+            if !o.own(b, aliases, f, id) {
+                break 'packages;
+            }
         }
     }
     true
@@ -242,8 +329,8 @@ fn read_dpkg(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Own
 
 /// Reads apk's installed database (`P:` name, `V:` version, `F:` directory,
 /// `R:` file); `false` when there is none.
-fn read_apk(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Ownership) -> bool {
-    let db = match root.read_string("lib/apk/db/installed", max) {
+fn read_apk(root: &RootDir, b: &Budget, aliases: &[(String, String)], o: &mut Ownership) -> bool {
+    let db = match root.read_string("lib/apk/db/installed", b.max_db) {
         Ok(s) => s,
         Err(e) if not_found(&e) => return false,
         Err(e) => {
@@ -251,10 +338,15 @@ fn read_apk(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Owne
             return false;
         }
     };
-    for (name, version, files) in parse_apk_installed(&db) {
+    'packages: for (name, version, files) in parse_apk_installed(&db) {
+        if !o.consider(b) {
+            break;
+        }
         let id = o.add_package("apk", name, version);
         for path in files {
-            o.own(aliases, &path, id);
+            if !o.own(b, aliases, &path, id) {
+                break 'packages;
+            }
         }
     }
     true
@@ -262,9 +354,9 @@ fn read_apk(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Owne
 
 /// Reads the first rpm database found (newest layout first); `false` when
 /// there is none or it cannot be read.
-fn read_rpm(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Ownership) -> bool {
+fn read_rpm(root: &RootDir, b: &Budget, aliases: &[(String, String)], o: &mut Ownership) -> bool {
     for path in rampart_sbom::catalog::RPM_DATABASE_PATHS {
-        let data = match root.read(path, max) {
+        let data = match root.read(path, b.max_db) {
             Ok(d) => d,
             Err(e) if not_found(&e) => continue,
             Err(e) => {
@@ -281,14 +373,19 @@ fn read_rpm(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Owne
             }
         };
         drop(data);
-        for p in packages {
+        'packages: for p in packages {
+            if !o.consider(b) {
+                break;
+            }
             let version = match p.epoch {
                 Some(e) => format!("{e}:{}", p.version),
                 None => p.version.clone(),
             };
             let id = o.add_package("rpm", &p.name, &version);
             for f in &p.files {
-                o.own(aliases, f, id);
+                if !o.own(b, aliases, f, id) {
+                    break 'packages;
+                }
             }
         }
         return true;
@@ -300,6 +397,91 @@ fn read_rpm(root: &RootDir, max: u64, aliases: &[(String, String)], o: &mut Owne
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A hostile root: 50 installed packages whose lists are all symlinks
+    /// to one list of 100 paths.
+    fn many_links_to_one_list() -> (tempfile::TempDir, u64) {
+        let d = tempfile::tempdir().unwrap();
+        let info = d.path().join("var/lib/dpkg/info");
+        std::fs::create_dir_all(&info).unwrap();
+        let mut status = String::new();
+        for i in 0..50 {
+            status.push_str(&format!(
+                "Package: pkg{i}\nStatus: install ok installed\nVersion: 1.{i}\n\n"
+            ));
+            std::os::unix::fs::symlink("big.list", info.join(format!("pkg{i}.list"))).unwrap();
+        }
+        std::fs::write(d.path().join("var/lib/dpkg/status"), status).unwrap();
+        let list: String = (0..100).map(|i| format!("/usr/lib/f{i}\n")).collect();
+        std::fs::write(info.join("big.list"), &list).unwrap();
+        (d, list.len() as u64)
+    }
+
+    #[test]
+    fn an_index_stops_when_its_budget_is_used_up_and_says_why() {
+        let (d, list_len) = many_links_to_one_list();
+        let root = RootDir::open(d.path()).unwrap();
+        let all = Ownership::read(&root, &Budget::CONTAINER);
+        assert_eq!(all.len(), 50);
+        assert!(all.skipped.is_empty(), "{:?}", all.skipped);
+
+        let small = Budget {
+            list_bytes: 3 * list_len + list_len / 2,
+            ..Budget::CONTAINER
+        };
+        let o = Ownership::read(&root, &small);
+        assert_eq!(o.len(), 3, "three lists fit, the fourth does not");
+        assert_eq!(o.databases, ["deb"], "what was read is kept");
+        assert_eq!(
+            o.skipped,
+            [format!(
+                "deb: index incomplete, stopped: more than {} bytes of file lists",
+                small.list_bytes
+            )]
+        );
+        assert_eq!(
+            o.owner("/usr/lib/f7").map(|p| p.name.as_str()),
+            Some("pkg0")
+        );
+
+        let o = Ownership::read(
+            &root,
+            &Budget {
+                packages: 2,
+                ..Budget::CONTAINER
+            },
+        );
+        assert_eq!(o.len(), 2);
+        assert_eq!(
+            o.skipped,
+            ["deb: index incomplete, stopped: more than 2 packages"]
+        );
+
+        let o = Ownership::read(
+            &root,
+            &Budget {
+                paths: 40,
+                ..Budget::CONTAINER
+            },
+        );
+        assert_eq!(o.len(), 1);
+        assert_eq!(o.index.len(), 40);
+        assert!(o.owner("/usr/lib/f39").is_some() && o.owner("/usr/lib/f40").is_none());
+        assert_eq!(
+            o.skipped,
+            ["deb: index incomplete, stopped: more than 40 paths"]
+        );
+
+        // One list over its own cap is skipped, not the end of the index.
+        let o = Ownership::read(
+            &root,
+            &Budget {
+                max_list: list_len - 1,
+                ..Budget::CONTAINER
+            },
+        );
+        assert_eq!((o.len(), o.skipped.len()), (0, 0), "{:?}", o.skipped);
+    }
 
     #[test]
     fn dpkg_status_keeps_installed_packages_with_safe_names() {

@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 /// The largest message decoded (and the largest gRPC answer read).
 pub const MAX_MESSAGE: usize = 16 << 20;
 
+/// The most items a [`List`] keeps: a 16 MiB answer of empty items would
+/// otherwise decode to millions of structs.
+pub const MAX_LIST_ITEMS: usize = 100_000;
+
 /// Why bytes are not a protobuf message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -26,6 +30,8 @@ pub enum DecodeError {
     BadWireType(u8),
     #[error("field {field} has wire type {got}, expected {expected}")]
     WrongWireType { field: u32, got: u8, expected: u8 },
+    #[error("list of more than {MAX_LIST_ITEMS} items")]
+    TooManyItems,
 }
 
 /// A field's value as the wire carries it.
@@ -246,6 +252,9 @@ impl<T> Default for List<T> {
 impl<T: Message> Message for List<T> {
     fn merge_field(&mut self, field: u32, v: Value<'_>) -> Result<(), DecodeError> {
         if field == 1 {
+            if self.items.len() >= MAX_LIST_ITEMS {
+                return Err(DecodeError::TooManyItems);
+            }
             self.items.push(message(field, v)?);
         }
         Ok(())
@@ -464,5 +473,27 @@ mod tests {
             map_entry(&mut back, n, v).unwrap();
         }
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn a_list_keeps_at_most_max_list_items() {
+        #[derive(Debug, Default, PartialEq)]
+        struct Empty;
+        impl Message for Empty {
+            fn merge_field(&mut self, _: u32, _: Value<'_>) -> Result<(), DecodeError> {
+                Ok(())
+            }
+            fn encode(&self, _: &mut Writer) {}
+        }
+        let empty_items = |n: usize| [0x0a, 0x00].repeat(n);
+        let full = List::<Empty>::decode(&empty_items(MAX_LIST_ITEMS)).unwrap();
+        assert_eq!(full.items.len(), MAX_LIST_ITEMS);
+        assert_eq!(full.to_bytes(), empty_items(MAX_LIST_ITEMS), "round trip");
+        let over = List::<Empty>::decode(&empty_items(MAX_LIST_ITEMS + 1));
+        assert_eq!(over, Err(DecodeError::TooManyItems));
+        assert_eq!(
+            DecodeError::TooManyItems.to_string(),
+            "list of more than 100000 items"
+        );
     }
 }

@@ -16,9 +16,11 @@
 //! container root's prefix (a `chroot`) has it removed, and the files are
 //! mapped through the container's own databases, read inside its root
 //! (`/proc/PID/root`, through [`crate::rootfs::RootDir`], so no symlink
-//! leads out of it; each database at most
-//! [`RuntimeConfig::max_container_db`] bytes). One index per container,
-//! kept while the container has processes, at most
+//! leads out of it; within [`RuntimeConfig::container_budget`]: database
+//! and list sizes, total list bytes, packages and paths). One index per
+//! container, kept while the container has processes, rebuilt when its
+//! databases change but at most once every
+//! [`RuntimeConfig::container_reindex_every`], at most
 //! [`MAX_INDEXED_CONTAINERS`] of them (the others are reported without
 //! one, with the reason, and a warning is logged).
 //!
@@ -29,6 +31,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rampart_model::agent::{
     ContainerRuntime, Entity, MAX_EVIDENCE_FILES, MAX_INDEXED_CONTAINERS, MAX_UNOWNED_FILES,
@@ -36,7 +39,7 @@ use rampart_model::agent::{
 };
 
 use crate::delta::State;
-use crate::ownership::Ownership;
+use crate::ownership::{Budget, Ownership};
 use crate::rootfs::RootDir;
 
 /// At most this many file descriptors are read per process.
@@ -50,25 +53,30 @@ pub struct RuntimeConfig {
     /// A known process's files are read again every this many collections
     /// (libraries loaded late, `dlopen`); new processes are read at once.
     pub reread_every: u64,
-    /// The largest host package database read (bytes).
-    pub max_host_db: u64,
-    /// The largest container package database read (bytes).
-    pub max_container_db: u64,
+    /// What building the host's ownership index may cost.
+    pub host_budget: Budget,
+    /// What building one container's ownership index may cost.
+    pub container_budget: Budget,
+    /// A container's index is rebuilt at most once in this time, however
+    /// often its databases change (the host's is rebuilt on every change).
+    pub container_reindex_every: Duration,
     /// At most this many containers get an ownership index.
     pub max_indexed_containers: usize,
 }
 
 impl RuntimeConfig {
     /// The live host, re-reading known processes every 30 collections
-    /// (5 minutes at the default 10 s interval); host databases up to
-    /// 512 MiB, containers' up to 64 MiB.
+    /// (5 minutes at the default 10 s interval), with [`Budget::HOST`]
+    /// and [`Budget::CONTAINER`], a container's index rebuilt at most
+    /// every 5 minutes.
     #[must_use]
     pub fn live() -> Self {
         RuntimeConfig {
             root: PathBuf::from("/"),
             reread_every: 30,
-            max_host_db: 512 << 20,
-            max_container_db: 64 << 20,
+            host_budget: Budget::HOST,
+            container_budget: Budget::CONTAINER,
+            container_reindex_every: Duration::from_secs(300),
             max_indexed_containers: MAX_INDEXED_CONTAINERS,
         }
     }
@@ -173,8 +181,8 @@ pub struct RuntimeCollector {
     procs: HashMap<String, ProcFiles>,
     pool: HashSet<Arc<str>>,
     owners: Option<Ownership>,
-    /// One ownership index per container id.
-    containers: HashMap<String, Ownership>,
+    /// One ownership index per container id, with when it was built.
+    containers: HashMap<String, (Ownership, Instant)>,
     /// Set while more containers run than can be indexed (logged once).
     over_cap: bool,
 }
@@ -255,7 +263,7 @@ impl RuntimeCollector {
         match RootDir::open(&self.cfg.root) {
             Ok(root) => {
                 if self.owners.as_ref().is_none_or(|o| o.stale(&root)) {
-                    self.owners = Some(Ownership::read(&root, self.cfg.max_host_db));
+                    self.owners = Some(Ownership::read(&root, &self.cfg.host_budget));
                 }
             }
             Err(e) => {
@@ -289,9 +297,14 @@ impl RuntimeCollector {
                 self.containers.remove(id);
                 continue;
             };
-            if self.containers.get(id).is_none_or(|o| o.stale(&root)) {
-                let o = Ownership::read(&root, self.cfg.max_container_db);
-                self.containers.insert(id.clone(), o);
+            let every = self.cfg.container_reindex_every;
+            if self
+                .containers
+                .get(id)
+                .is_none_or(|(o, built)| built.elapsed() >= every && o.stale(&root))
+            {
+                let o = Ownership::read(&root, &self.cfg.container_budget);
+                self.containers.insert(id.clone(), (o, Instant::now()));
             }
         }
         if over > 0 && !self.over_cap {
@@ -364,7 +377,7 @@ impl RuntimeCollector {
                     out.language_files = m.language_files;
                 }
                 Some(id) => {
-                    let owners = self.containers.get(*id);
+                    let owners = self.containers.get(*id).map(|(o, _)| o);
                     let m = map_files(in_use, owners);
                     let mut skipped = owners.map(|o| o.skipped.clone()).unwrap_or_default();
                     skipped.extend(unindexed.get(*id).cloned());
@@ -752,7 +765,7 @@ mod tests {
     fn container_databases_are_capped_and_the_index_count_bounded() {
         let d = containers_fixture();
         let mut cfg = RuntimeConfig::at(d.path(), 1);
-        cfg.max_container_db = 16;
+        cfg.container_budget.max_db = 16;
         cfg.max_indexed_containers = 1;
         let mut c = RuntimeCollector::new(cfg);
         let out = c.collect(&State::new(
@@ -774,6 +787,30 @@ mod tests {
         assert_eq!(c.indexed_containers(), 1);
         // The host's own databases are not under the containers' cap.
         assert_eq!(out.databases, ["deb"]);
+    }
+
+    #[test]
+    fn a_container_index_is_rebuilt_at_most_once_per_interval() {
+        let d = containers_fixture();
+        let mut cfg = RuntimeConfig::at(d.path(), 1);
+        cfg.container_reindex_every = Duration::from_secs(3600);
+        let mut c = RuntimeCollector::new(cfg);
+        let state = State::new(host(), [process(20, "/usr/bin/python3", Some(CTR_A))]);
+        let version =
+            |c: &mut RuntimeCollector| c.collect(&state).containers[0].packages[0].version.clone();
+        assert_eq!(version(&mut c), "3.0.11-1~ctr");
+        write(
+            d.path(),
+            "ctr-a/var/lib/dpkg/status",
+            "Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.12-1~changed\n",
+        );
+        assert_eq!(
+            version(&mut c),
+            "3.0.11-1~ctr",
+            "changed, but rebuilt less than an hour ago"
+        );
+        c.cfg.container_reindex_every = Duration::ZERO;
+        assert_eq!(version(&mut c), "3.0.12-1~changed");
     }
 
     fn have(tool: &str) -> bool {
