@@ -207,10 +207,13 @@ fn connect(context: &str, kubeconfig: &Path) -> Result<Conn> {
         }
         (None, None) => None,
     };
+    // Redirects are not followed: the bearer token goes to the configured
+    // server only (a redirect is a non-200 answer, noted per resource).
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .tls_config(tls.build())
         .timeout_global(Some(Duration::from_secs(60)))
         .http_status_as_error(false)
+        .max_redirects(0)
         .build()
         .into();
     Ok(Conn {

@@ -68,9 +68,14 @@ fn serve(token: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
             log.lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(path.clone());
+            let mut extra = String::new();
             let (status, body) =
                 if auth.to_ascii_lowercase() != format!("authorization: bearer {token}") {
                     ("401 Unauthorized", json!({"kind": "Status", "code": 401}))
+                } else if path == "/apis/batch/v1/cronjobs" {
+                    // A redirect elsewhere: the token must not follow it.
+                    extra = "Location: /redirected-with-the-token\r\n".to_string();
+                    ("302 Found", json!({}))
                 } else if path == "/api/v1/configmaps" {
                     ("403 Forbidden", json!({"kind": "Status", "code": 403}))
                 } else if let Some((_, b)) = responses().into_iter().find(|(p, _)| *p == path) {
@@ -81,7 +86,7 @@ fn serve(token: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
             let body = body.to_string();
             let _ = write!(
                 stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = stream.flush();
@@ -156,6 +161,17 @@ fn a_recorded_cluster_is_assessed() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
+    assert!(
+        !paths.iter().any(|p| p.contains("redirected")),
+        "a redirect is not followed: {paths:?}"
+    );
+    assert!(
+        facts["notes"].as_array().is_some_and(|n| n
+            .iter()
+            .any(|x| x.as_str().is_some_and(|s| s.contains("cronjobs: HTTP 302")))),
+        "{}",
+        facts["notes"]
+    );
     assert!(
         !paths.iter().any(|p| p.contains("secrets")),
         "Secrets are never read: {paths:?}"
