@@ -3,10 +3,8 @@
 //! requests only, and never Secrets.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::Value;
 
 use crate::error::{PostureError, Result};
@@ -87,137 +85,27 @@ struct Conn {
     agent: ureq::Agent,
 }
 
-fn named<'a>(cfg: &'a Value, list: &str, name: &str) -> Option<&'a Value> {
-    cfg.get(list)?
-        .as_array()?
-        .iter()
-        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
-}
-
-fn data_or_file(
-    obj: &Value,
-    data_key: &str,
-    file_key: &str,
-    base: &Path,
-) -> Result<Option<Vec<u8>>> {
-    if let Some(d) = obj.get(data_key).and_then(Value::as_str) {
-        return base64::engine::general_purpose::STANDARD
-            .decode(d.trim())
-            .map(Some)
-            .map_err(|e| err(format!("kubeconfig {data_key}: {e}")));
-    }
-    if let Some(f) = obj.get(file_key).and_then(Value::as_str) {
-        let p = base.join(f);
-        return std::fs::read(&p)
-            .map(Some)
-            .map_err(|e| PostureError::io(p, e));
-    }
-    Ok(None)
-}
-
 fn connect(context: &str, kubeconfig: &Path) -> Result<Conn> {
-    let text = std::fs::read_to_string(kubeconfig).map_err(|e| PostureError::io(kubeconfig, e))?;
-    let cfg: Value = yaml_serde::from_str(&text)
-        .map_err(|e| err(format!("kubeconfig {}: {e}", kubeconfig.display())))?;
-    let base = kubeconfig.parent().unwrap_or(Path::new("."));
-    let name = if context.is_empty() {
-        cfg.get("current-context")
-            .and_then(Value::as_str)
-            .ok_or_else(|| err("the kubeconfig has no current-context: name one (k8s:CONTEXT)"))?
-    } else {
-        context
-    };
-    let ctx = named(&cfg, "contexts", name)
-        .and_then(|c| c.get("context"))
-        .ok_or_else(|| err(format!("no context {name:?} in {}", kubeconfig.display())))?;
-    let field = |k: &str| ctx.get(k).and_then(Value::as_str).unwrap_or_default();
-    let cluster = named(&cfg, "clusters", field("cluster"))
-        .and_then(|c| c.get("cluster"))
-        .ok_or_else(|| {
-            err(format!(
-                "context {name:?}: cluster {:?} not found",
-                field("cluster")
-            ))
-        })?;
-    let empty = Value::Null;
-    let user = named(&cfg, "users", field("user"))
-        .and_then(|u| u.get("user"))
-        .unwrap_or(&empty);
-    if user.get("exec").is_some() || user.get("auth-provider").is_some() {
-        return Err(err(
-            "kubeconfig users with exec or auth-provider plugins are not supported: use a token or a client certificate",
-        ));
-    }
-    let server = cluster
-        .get("server")
-        .and_then(Value::as_str)
-        .ok_or_else(|| err(format!("cluster of context {name:?} has no server")))?
-        .trim_end_matches('/')
-        .to_string();
-    let mut tls = ureq::tls::TlsConfig::builder().disable_verification(
-        cluster
-            .get("insecure-skip-tls-verify")
-            .and_then(Value::as_bool)
-            == Some(true),
-    );
-    if let Some(ca) = data_or_file(
-        cluster,
-        "certificate-authority-data",
-        "certificate-authority",
-        base,
-    )? {
-        let certs: Vec<_> = ureq::tls::parse_pem(&ca)
-            .filter_map(|i| match i {
-                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
-                _ => None,
-            })
-            .collect();
-        tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)));
-    }
-    let cert = data_or_file(user, "client-certificate-data", "client-certificate", base)?;
-    let key = data_or_file(user, "client-key-data", "client-key", base)?;
-    if let (Some(cert), Some(key)) = (cert, key) {
-        let chain: Vec<_> = ureq::tls::parse_pem(&cert)
-            .filter_map(|i| match i {
-                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
-                _ => None,
-            })
-            .collect();
-        let key = ureq::tls::parse_pem(&key)
-            .find_map(|i| match i {
-                Ok(ureq::tls::PemItem::PrivateKey(k)) => Some(k.to_owned()),
-                _ => None,
-            })
-            .ok_or_else(|| err("kubeconfig client key: no private key in the PEM data"))?;
-        tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
-    }
-    let token = match (
-        user.get("token").and_then(Value::as_str),
-        user.get("tokenFile").and_then(Value::as_str),
-    ) {
-        (Some(t), _) => Some(t.to_string()),
-        (None, Some(f)) => {
-            let p = base.join(f);
-            Some(
-                std::fs::read_to_string(&p)
-                    .map_err(|e| PostureError::io(p, e))?
-                    .trim()
-                    .to_string(),
-            )
-        }
-        (None, None) => None,
+    let c = rampart_kubeconfig::load(kubeconfig, Some(context)).map_err(|e| match e {
+        rampart_kubeconfig::KubeconfigError::Io { path, source } => PostureError::io(path, source),
+        e => err(e.to_string()),
+    })?;
+    let tls = c.tls().map_err(|e| err(e.to_string()))?;
+    let token = match &c.token {
+        Some(t) => Some(t.token().map_err(|e| err(e.to_string()))?),
+        None => None,
     };
     // Redirects are not followed: the bearer token goes to the configured
     // server only (a redirect is a non-200 answer, noted per resource).
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .tls_config(tls.build())
+        .tls_config(tls)
         .timeout_global(Some(Duration::from_secs(60)))
         .http_status_as_error(false)
         .max_redirects(0)
         .build()
         .into();
     Ok(Conn {
-        server,
+        server: c.server,
         token,
         agent,
     })

@@ -22,10 +22,8 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use rampart_model::agent::Entity;
 use serde_json::Value;
 
@@ -155,19 +153,6 @@ fn cfg_err(msg: impl Into<String>) -> SensorError {
     SensorError::Config(msg.into())
 }
 
-fn certificates(pem: &[u8], what: &str) -> Result<Vec<ureq::tls::Certificate<'static>>> {
-    let certs: Vec<_> = ureq::tls::parse_pem(pem)
-        .filter_map(|i| match i {
-            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
-            _ => None,
-        })
-        .collect();
-    if certs.is_empty() {
-        return Err(cfg_err(format!("{what}: no certificate in the PEM data")));
-    }
-    Ok(certs)
-}
-
 /// TLS settings for the API server.
 #[derive(Debug, Default)]
 struct Tls {
@@ -176,26 +161,21 @@ struct Tls {
     insecure: bool,
 }
 
+fn kubeconfig_err(e: rampart_kubeconfig::KubeconfigError) -> SensorError {
+    cfg_err(e.to_string())
+}
+
 fn agent(tls: Tls, timeout: Duration) -> Result<ureq::Agent> {
-    let mut b = ureq::tls::TlsConfig::builder().disable_verification(tls.insecure);
-    if let Some(ca) = &tls.ca {
-        b = b.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates(
-            ca,
-            "the cluster CA",
-        )?)));
-    }
-    if let Some((cert, key)) = &tls.client {
-        let chain = certificates(cert, "the client certificate")?;
-        let key = ureq::tls::parse_pem(key)
-            .find_map(|i| match i {
-                Ok(ureq::tls::PemItem::PrivateKey(k)) => Some(k.to_owned()),
-                _ => None,
-            })
-            .ok_or_else(|| cfg_err("the client key: no private key in the PEM data"))?;
-        b = b.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
-    }
+    let config = rampart_kubeconfig::tls_config(
+        tls.ca.as_deref(),
+        tls.client
+            .as_ref()
+            .map(|(c, k)| (c.as_slice(), k.as_slice())),
+        tls.insecure,
+    )
+    .map_err(kubeconfig_err)?;
     Ok(ureq::Agent::config_builder()
-        .tls_config(b.build())
+        .tls_config(config)
         .timeout_connect(Some(Duration::from_secs(5).min(timeout)))
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -206,32 +186,6 @@ fn agent(tls: Tls, timeout: Duration) -> Result<ureq::Agent> {
 
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| SensorError::io(path, e))
-}
-
-fn named<'a>(cfg: &'a Value, list: &str, name: &str) -> Option<&'a Value> {
-    cfg.get(list)?
-        .as_array()?
-        .iter()
-        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
-}
-
-/// `DATA_KEY` (base64) or `FILE_KEY` (a path relative to the kubeconfig).
-fn data_or_file(
-    obj: &Value,
-    data_key: &str,
-    file_key: &str,
-    base: &Path,
-) -> Result<Option<Vec<u8>>> {
-    if let Some(d) = obj.get(data_key).and_then(Value::as_str) {
-        return base64::engine::general_purpose::STANDARD
-            .decode(d.trim())
-            .map(Some)
-            .map_err(|e| cfg_err(format!("kubeconfig {data_key}: {e}")));
-    }
-    match obj.get(file_key).and_then(Value::as_str) {
-        Some(f) => read(&base.join(f)).map(Some),
-        None => Ok(None),
-    }
 }
 
 impl KubeApi {
@@ -289,84 +243,26 @@ impl KubeApi {
         cluster: Option<String>,
         timeout: Duration,
     ) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| SensorError::io(path, e))?;
-        let cfg: Value = yaml_serde::from_str(&text)
-            .map_err(|e| SensorError::parse(path, format!("not a kubeconfig: {e}")))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let c = rampart_kubeconfig::load(path, None).map_err(kubeconfig_err)?;
         let where_ = path.display();
-        let context = cfg
-            .get("current-context")
-            .and_then(Value::as_str)
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| cfg_err(format!("{where_}: no current-context")))?;
-        let ctx = named(&cfg, "contexts", context)
-            .and_then(|c| c.get("context"))
-            .ok_or_else(|| cfg_err(format!("{where_}: no context {context:?}")))?;
-        let field = |k: &str| ctx.get(k).and_then(Value::as_str).unwrap_or_default();
-        let cluster_name = field("cluster");
-        let entry = named(&cfg, "clusters", cluster_name)
-            .and_then(|c| c.get("cluster"))
-            .ok_or_else(|| {
-                cfg_err(format!(
-                    "{where_}: context {context:?}: cluster {cluster_name:?} not found"
-                ))
-            })?;
-        let null = Value::Null;
-        let user = named(&cfg, "users", field("user"))
-            .and_then(|u| u.get("user"))
-            .unwrap_or(&null);
-        if user.get("exec").is_some() || user.get("auth-provider").is_some() {
+        if c.has_credentials() && !c.server.starts_with("https://") {
             return Err(cfg_err(format!(
-                "{where_}: users with exec or auth-provider plugins are not supported: \
-                 use a token or a client certificate"
+                "{where_}: cluster {:?}: server {} is plain http: \
+                 a token or client certificate is only sent over https",
+                c.cluster, c.server
             )));
         }
-        let server = entry
-            .get("server")
-            .and_then(Value::as_str)
-            .filter(|s| s.starts_with("https://") || s.starts_with("http://"))
-            .ok_or_else(|| {
-                cfg_err(format!(
-                    "{where_}: cluster {cluster_name:?} has no server URL"
-                ))
-            })?
-            .trim_end_matches('/')
-            .to_string();
-        let ca = data_or_file(
-            entry,
-            "certificate-authority-data",
-            "certificate-authority",
-            base,
-        )?;
-        let cert = data_or_file(user, "client-certificate-data", "client-certificate", base)?;
-        let key = data_or_file(user, "client-key-data", "client-key", base)?;
-        let token = match (
-            user.get("token").and_then(Value::as_str),
-            user.get("tokenFile").and_then(Value::as_str),
-        ) {
-            (Some(t), _) => Token::Fixed(t.trim().to_string()),
-            (None, Some(f)) => {
-                let p = base.join(f);
-                read(&p)?;
-                Token::File(p)
-            }
-            (None, None) => Token::None,
+        let token = match &c.token {
+            None => Token::None,
+            Some(rampart_kubeconfig::TokenSource::Inline(t)) => Token::Fixed(t.clone()),
+            Some(rampart_kubeconfig::TokenSource::File(p)) => Token::File(p.clone()),
         };
-        let credentials = !matches!(token, Token::None) || cert.is_some() || key.is_some();
-        if credentials && !server.starts_with("https://") {
-            return Err(cfg_err(format!(
-                "{where_}: cluster {cluster_name:?}: server {server} is plain http: \
-                 a token or client certificate is only sent over https"
-            )));
-        }
         let tls = Tls {
-            ca,
-            client: cert.zip(key),
-            insecure: entry
-                .get("insecure-skip-tls-verify")
-                .and_then(Value::as_bool)
-                == Some(true),
+            ca: c.ca.clone(),
+            client: c.client.clone(),
+            insecure: c.insecure,
         };
+        let (server, cluster_name, context) = (c.server, c.cluster, c.name);
         Ok(KubeApi {
             server,
             token,
