@@ -153,35 +153,21 @@ fn cfg_err(msg: impl Into<String>) -> SensorError {
     SensorError::Config(msg.into())
 }
 
-/// TLS settings for the API server.
-#[derive(Debug, Default)]
-struct Tls {
-    ca: Option<Vec<u8>>,
-    client: Option<(Vec<u8>, Vec<u8>)>,
-    insecure: bool,
-}
-
 fn kubeconfig_err(e: rampart_kubeconfig::KubeconfigError) -> SensorError {
     cfg_err(e.to_string())
 }
 
-fn agent(tls: Tls, timeout: Duration) -> Result<ureq::Agent> {
-    let config = rampart_kubeconfig::tls_config(
-        tls.ca.as_deref(),
-        tls.client
-            .as_ref()
-            .map(|(c, k)| (c.as_slice(), k.as_slice())),
-        tls.insecure,
-    )
-    .map_err(kubeconfig_err)?;
-    Ok(ureq::Agent::config_builder()
-        .tls_config(config)
+/// The HTTP client for the API server: no redirects (the token stays with
+/// the server), API errors as answers, not errors.
+fn agent(tls: ureq::tls::TlsConfig, timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .tls_config(tls)
         .timeout_connect(Some(Duration::from_secs(5).min(timeout)))
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(0)
         .build()
-        .into())
+        .into()
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -218,12 +204,9 @@ impl KubeApi {
             server: format!("https://{host}:{port}"),
             token: Token::File(token),
             agent: agent(
-                Tls {
-                    ca: Some(ca),
-                    ..Tls::default()
-                },
+                rampart_kubeconfig::tls_config(Some(&ca), None, false).map_err(kubeconfig_err)?,
                 timeout,
-            )?,
+            ),
             timeout,
             cluster: cluster.unwrap_or_else(|| IN_CLUSTER_NAME.to_string()),
             origin: format!("in-cluster service account ({})", sa_dir.display()),
@@ -257,16 +240,12 @@ impl KubeApi {
             Some(rampart_kubeconfig::TokenSource::Inline(t)) => Token::Fixed(t.clone()),
             Some(rampart_kubeconfig::TokenSource::File(p)) => Token::File(p.clone()),
         };
-        let tls = Tls {
-            ca: c.ca.clone(),
-            client: c.client.clone(),
-            insecure: c.insecure,
-        };
+        let tls = c.tls().map_err(kubeconfig_err)?;
         let (server, cluster_name, context) = (c.server, c.cluster, c.name);
         Ok(KubeApi {
             server,
             token,
-            agent: agent(tls, timeout)?,
+            agent: agent(tls, timeout),
             timeout,
             cluster: cluster.unwrap_or_else(|| cluster_name.to_string()),
             origin: format!("kubeconfig {where_} (context {context})"),

@@ -236,6 +236,33 @@ impl Console {
     fn topology(&self) -> Value {
         self.get("/api/v1/graph/topology?limit=10000")
     }
+
+    /// A `rampart sensor` enrolled with this console (a new enrollment
+    /// token), state in `state`, reporting every second, with at most
+    /// `max_jobs` scan jobs and `extra` arguments.
+    fn sensor(&self, state: &Path, max_jobs: &str, extra: &[&str]) -> Proc {
+        let enroll = self.enrollment_token();
+        let mut cmd = rampart();
+        cmd.args([
+            "sensor",
+            "--console",
+            &self.url,
+            "--enroll-token",
+            &enroll,
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--ca-cert",
+            self.cert.to_str().unwrap(),
+            "--interval",
+            "1",
+            "--no-cloud-metadata",
+            "--max-jobs",
+            max_jobs,
+        ])
+        .args(extra)
+        .env("RAMPART_LOG", "info");
+        Proc::spawn(cmd)
+    }
 }
 
 /// The node whose attributes say `pid`, in a topology.
@@ -261,29 +288,7 @@ fn a_sensor_feeds_the_console_topology_runs_a_scan_and_goes_inactive() {
     let server = Proc::spawn(python("listen", "127.0.0.1", port));
     let client_proc = Proc::spawn(python("connect", "127.0.0.1", port));
 
-    let state = tmp.path().join("sensor");
-    let enroll = c.enrollment_token();
-    let mut sensor = Proc::spawn({
-        let mut cmd = rampart();
-        cmd.args([
-            "sensor",
-            "--console",
-            &c.url,
-            "--enroll-token",
-            &enroll,
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--ca-cert",
-            c.cert.to_str().unwrap(),
-            "--interval",
-            "1",
-            "--no-cloud-metadata",
-            "--max-jobs",
-            "1",
-        ])
-        .env("RAMPART_LOG", "info");
-        cmd
-    });
+    let mut sensor = c.sensor(&tmp.path().join("sensor"), "1", &[]);
     sensor.wait_for("sensor started");
 
     // The host, both processes, the listening port and the connection.
@@ -669,7 +674,7 @@ fn rampart_up_starts_a_console_and_an_enrolled_sensor() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let port = free_port();
-    let mut up = Proc::spawn({
+    let up_cmd = || {
         let mut cmd = rampart();
         cmd.args([
             "up",
@@ -682,7 +687,8 @@ fn rampart_up_starts_a_console_and_an_enrolled_sensor() {
             "--no-cloud-metadata",
         ]);
         cmd
-    });
+    };
+    let mut up = Proc::spawn(up_cmd());
     // The generated admin password, shown once.
     let line = up.wait_for("with the generated password: ");
     let password = line.rsplit(": ").next().unwrap().trim().to_string();
@@ -716,20 +722,7 @@ fn rampart_up_starts_a_console_and_an_enrolled_sensor() {
     assert_eq!(status.code(), Some(0), "{:?}", up.seen);
 
     // A second start reuses the credential: no new agent.
-    let mut again = Proc::spawn({
-        let mut cmd = rampart();
-        cmd.args([
-            "up",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--interval",
-            "1",
-            "--no-cloud-metadata",
-        ]);
-        cmd
-    });
+    let mut again = Proc::spawn(up_cmd());
     let ready = again.wait_for("Rampart is up");
     assert!(ready.contains("earlier start"), "{ready}");
     std::thread::sleep(Duration::from_secs(2));
@@ -897,31 +890,15 @@ fn a_sensor_reports_kubernetes_services_from_the_api() {
     .unwrap();
 
     let c = console(tmp.path());
-    let state = tmp.path().join("sensor");
-    let enroll = c.enrollment_token();
-    let mut sensor = Proc::spawn({
-        let mut cmd = rampart();
-        cmd.args([
-            "sensor",
-            "--console",
-            &c.url,
-            "--enroll-token",
-            &enroll,
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--ca-cert",
-            c.cert.to_str().unwrap(),
-            "--interval",
-            "1",
-            "--no-cloud-metadata",
-            "--max-jobs",
-            "0",
+    let mut sensor = c.sensor(
+        &tmp.path().join("sensor"),
+        "0",
+        &[
             "--kubeconfig",
             kubeconfig.to_str().unwrap(),
             "--kube-cluster-objects",
-        ]);
-        cmd
-    });
+        ],
+    );
     let line = sensor.wait_for("Kubernetes API via");
     assert!(
         line.contains("Services and Ingresses of cluster e2e-cluster"),

@@ -176,6 +176,14 @@ fn params(values: &[Value]) -> Vec<Box<dyn ToSql + Sync + Send>> {
         .collect()
 }
 
+/// The parameters as `tokio-postgres` takes them.
+fn refs(boxed: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    boxed
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
 fn read_row(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
     let mut out = Vec::with_capacity(row.len());
     for (i, col) in row.columns().iter().enumerate() {
@@ -357,10 +365,7 @@ async fn run_transaction(conn: &Conn, stmts: &[Stmt]) -> Result<bool, StoreError
         };
         let futures = (i..end)
             .map(|k| {
-                let refs: Vec<&(dyn ToSql + Sync)> = boxed[k]
-                    .iter()
-                    .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-                    .collect();
+                let refs = refs(&boxed[k]);
                 let client = conn.client();
                 let st = &prepared[k];
                 async move { client.execute(st, &refs).await }
@@ -413,12 +418,12 @@ where
 async fn execute_on(conn: &Conn, sql: &str, values: &[Value]) -> Result<u64, StoreError> {
     let st = conn.prepared(&[sql]).await?;
     let boxed = params(values);
-    let refs: Vec<&(dyn ToSql + Sync)> = boxed
-        .iter()
-        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-        .collect();
     match st.first() {
-        Some(st) => conn.client().execute(st, &refs).await.map_err(map_err),
+        Some(st) => conn
+            .client()
+            .execute(st, &refs(&boxed))
+            .await
+            .map_err(map_err),
         None => Err(StoreError::Task("no prepared statement".into())),
     }
 }
@@ -426,14 +431,14 @@ async fn execute_on(conn: &Conn, sql: &str, values: &[Value]) -> Result<u64, Sto
 async fn query_on(conn: &Conn, sql: &str, values: &[Value]) -> Result<Vec<Row>, StoreError> {
     let st = conn.prepared(&[sql]).await?;
     let boxed = params(values);
-    let refs: Vec<&(dyn ToSql + Sync)> = boxed
-        .iter()
-        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-        .collect();
     let Some(st) = st.first() else {
         return Err(StoreError::Task("no prepared statement".into()));
     };
-    let rows = conn.client().query(st, &refs).await.map_err(map_err)?;
+    let rows = conn
+        .client()
+        .query(st, &refs(&boxed))
+        .await
+        .map_err(map_err)?;
     rows.iter().map(read_row).collect()
 }
 

@@ -102,6 +102,7 @@ impl Store {
         self.paged(
             "SELECT id, kind, source_id, target_id, CASE WHEN kind IN ('listens', 'connects') \
              THEN attributes END FROM edges WHERE active = 1",
+            "edges.id",
             |r| {
                 edges.push(ThreatEdge {
                     kind: r.text(1)?,
@@ -121,6 +122,7 @@ impl Store {
                  ON n.id = findings.node_id WHERE findings.status = 'open' AND n.active = 1 \
                  AND {NOT_SUPPRESSED}"
             ),
+            "findings.id",
             |r| {
                 findings.push(ThreatFinding {
                     id: r.int(0)?,
@@ -147,6 +149,7 @@ impl Store {
         self.paged(
             "SELECT id, kind, node_key, name, CASE WHEN kind IN ('host', 'pod') \
              THEN attributes END FROM nodes WHERE active = 1",
+            "nodes.id",
             |r| {
                 let id = r.int(0)?;
                 let kind = r.text(1)?;
@@ -193,19 +196,15 @@ impl Store {
         })
     }
 
-    /// Runs `select` (whose first column is the table's `id`, and which has
-    /// a `WHERE` clause) page by page in id order, giving each row to
-    /// `each`.
+    /// Runs `select` (whose first column is `id_column`, and which has a
+    /// `WHERE` clause) page by page in id order, giving each row to `each`.
     async fn paged(
         &self,
         select: &str,
+        id_column: &str,
         mut each: impl FnMut(&Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let table_id = select
-            .split_once(" FROM ")
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .map_or("id".to_string(), |t| format!("{t}.id"));
-        let sql = format!("{select} AND {table_id} > ? ORDER BY {table_id} LIMIT {PAGE}");
+        let sql = format!("{select} AND {id_column} > ? ORDER BY {id_column} LIMIT {PAGE}");
         let mut after = 0i64;
         loop {
             let rows = self.db.query(&sql, vec![after.into()]).await?;

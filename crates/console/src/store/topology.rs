@@ -37,6 +37,15 @@ const CHUNK: usize = 500;
 /// edges active whatever their `last_seen`).
 pub const LAST_SEEN_REFRESH_SECS: i64 = 60;
 
+/// The reaper's condition for a node: its agent (if any) has not reported
+/// since the one bound time (`?`).
+const NODE_OWNER_QUIET: &str =
+    "NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = nodes.agent_id AND a.last_seen_at >= ?)";
+
+/// [`NODE_OWNER_QUIET`] for an edge.
+const EDGE_OWNER_QUIET: &str =
+    "NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = edges.agent_id AND a.last_seen_at >= ?)";
+
 /// What applying a report did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -595,17 +604,19 @@ impl Store {
             // (its `last_seen` is refreshed only once a minute).
             inactive_nodes: db
                 .execute(
-                    "UPDATE nodes SET active = 0 WHERE reported = 1 AND active = 1 \
-                     AND last_seen < ? AND NOT EXISTS (SELECT 1 FROM agents a \
-                     WHERE a.id = nodes.agent_id AND a.last_seen_at >= ?)",
+                    &format!(
+                        "UPDATE nodes SET active = 0 WHERE reported = 1 AND active = 1 \
+                         AND last_seen < ? AND {NODE_OWNER_QUIET}"
+                    ),
                     vec![inactive.into(), inactive.into()],
                 )
                 .await?,
             inactive_edges: db
                 .execute(
-                    "UPDATE edges SET active = 0 WHERE active = 1 AND last_seen < ? \
-                     AND NOT EXISTS (SELECT 1 FROM agents a \
-                     WHERE a.id = edges.agent_id AND a.last_seen_at >= ?)",
+                    &format!(
+                        "UPDATE edges SET active = 0 WHERE active = 1 AND last_seen < ? \
+                         AND {EDGE_OWNER_QUIET}"
+                    ),
                     vec![inactive.into(), inactive.into()],
                 )
                 .await?,
@@ -613,8 +624,7 @@ impl Store {
             // `node_remove_secs` under a minute its `last_seen` may be older.
             removed_edges: db
                 .execute(
-                    "DELETE FROM edges WHERE last_seen < ? AND NOT EXISTS (SELECT 1 \
-                     FROM agents a WHERE a.id = edges.agent_id AND a.last_seen_at >= ?)",
+                    &format!("DELETE FROM edges WHERE last_seen < ? AND {EDGE_OWNER_QUIET}"),
                     vec![remove.into(), inactive.into()],
                 )
                 .await?,
@@ -622,20 +632,22 @@ impl Store {
         };
         r.removed_nodes = db
             .execute(
-                "UPDATE nodes SET removed_at = ?, agent_id = NULL, active = 0 WHERE reported = 1 \
-                 AND removed_at IS NULL AND last_seen < ? \
-                 AND EXISTS (SELECT 1 FROM findings f WHERE f.node_id = nodes.id) \
-                 AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = nodes.agent_id \
-                 AND a.last_seen_at >= ?)",
+                &format!(
+                    "UPDATE nodes SET removed_at = ?, agent_id = NULL, active = 0 \
+                     WHERE reported = 1 AND removed_at IS NULL AND last_seen < ? \
+                     AND EXISTS (SELECT 1 FROM findings f WHERE f.node_id = nodes.id) \
+                     AND {NODE_OWNER_QUIET}"
+                ),
                 vec![now.into(), remove.into(), inactive.into()],
             )
             .await?;
         r.removed_nodes += db
             .execute(
-                "DELETE FROM nodes WHERE reported = 1 AND last_seen < ? \
-                 AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.node_id = nodes.id) \
-                 AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = nodes.agent_id \
-                 AND a.last_seen_at >= ?)",
+                &format!(
+                    "DELETE FROM nodes WHERE reported = 1 AND last_seen < ? \
+                     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.node_id = nodes.id) \
+                     AND {NODE_OWNER_QUIET}"
+                ),
                 vec![remove.into(), inactive.into()],
             )
             .await?;
