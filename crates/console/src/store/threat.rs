@@ -2,7 +2,7 @@
 //! findings no suppression masks, the runtime evidence of each agent's host,
 //! and a cheap fingerprint that says when any of it changed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rampart_model::agent::RuntimeUse;
 
@@ -56,7 +56,8 @@ pub struct ThreatData {
     pub runtime: Vec<HostRuntime>,
     /// Active processes left out: no socket edge, no open finding.
     pub processes_left_out: usize,
-    /// Kubernetes Services and Ingresses ([`Store::threat_kube`]).
+    /// Kubernetes Services and Ingresses (from `nodes` and `edges`, see
+    /// [`kube_objects`]).
     pub kube: KubeObjects,
 }
 
@@ -147,8 +148,8 @@ impl Store {
         let mut nodes = Vec::new();
         let mut skipped = 0usize;
         self.paged(
-            "SELECT id, kind, node_key, name, CASE WHEN kind IN ('host', 'pod') \
-             THEN attributes END FROM nodes WHERE active = 1",
+            "SELECT id, kind, node_key, name, CASE WHEN kind IN ('host', 'pod', 'service', \
+             'ingress') THEN attributes END FROM nodes WHERE active = 1",
             "nodes.id",
             |r| {
                 let id = r.int(0)?;
@@ -186,13 +187,14 @@ impl Store {
                 runtime: rt,
             });
         }
+        let kube = kube_objects(&nodes, &edges);
         Ok(ThreatData {
             nodes,
             edges,
             findings,
             runtime,
             processes_left_out: skipped,
-            kube: self.threat_kube().await?,
+            kube,
         })
     }
 
@@ -216,54 +218,6 @@ impl Store {
                 _ => return Ok(()),
             }
         }
-    }
-
-    /// The active Service and Ingress nodes, each Service with the active
-    /// pods it selects.
-    pub async fn threat_kube(&self) -> Result<KubeObjects, StoreError> {
-        let mut out = KubeObjects::default();
-        let mut at: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
-        for r in self
-            .db
-            .query(
-                "SELECT id, kind, node_key, name, attributes FROM nodes WHERE active = 1 \
-                 AND kind IN ('service', 'ingress') ORDER BY id",
-                vec![],
-            )
-            .await?
-        {
-            let o = KubeObject {
-                id: r.int(0)?,
-                key: r.text(2)?,
-                name: r.text(3)?,
-                attributes: json_opt(r.opt_text(4)?),
-                pods: Vec::new(),
-            };
-            if r.text(1)? == "service" {
-                at.insert(o.id, out.services.len());
-                out.services.push(o);
-            } else {
-                out.ingresses.push(o);
-            }
-        }
-        if out.services.is_empty() {
-            return Ok(out);
-        }
-        for r in self
-            .db
-            .query(
-                "SELECT e.source_id, e.target_id FROM edges e JOIN nodes t ON t.id = e.target_id \
-                 WHERE e.kind = 'selects' AND e.active = 1 AND t.active = 1 AND t.kind = 'pod' \
-                 ORDER BY e.id",
-                vec![],
-            )
-            .await?
-        {
-            if let Some(i) = at.get(&r.int(0)?) {
-                out.services[*i].pods.push(r.int(1)?);
-            }
-        }
-        Ok(out)
     }
 
     /// Counts and latest change times of what the threat input reads: when
@@ -316,4 +270,38 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }
+}
+
+/// The active Service and Ingress nodes among `nodes`, each Service with
+/// the active pods its active `selects` edges reach.
+fn kube_objects(nodes: &[ThreatNode], edges: &[ThreatEdge]) -> KubeObjects {
+    let mut out = KubeObjects::default();
+    let mut at: HashMap<i64, usize> = HashMap::new();
+    let mut pods: HashSet<i64> = HashSet::new();
+    for n in nodes {
+        let o = || KubeObject {
+            id: n.id,
+            key: n.key.clone(),
+            name: n.name.clone(),
+            attributes: n.attributes.clone(),
+            pods: Vec::new(),
+        };
+        match n.kind.as_str() {
+            "service" => {
+                at.insert(n.id, out.services.len());
+                out.services.push(o());
+            }
+            "ingress" => out.ingresses.push(o()),
+            "pod" => {
+                pods.insert(n.id);
+            }
+            _ => {}
+        }
+    }
+    for e in edges.iter().filter(|e| e.kind == "selects") {
+        if let (Some(i), Some(pod)) = (at.get(&e.source), e.target.filter(|t| pods.contains(t))) {
+            out.services[*i].pods.push(pod);
+        }
+    }
+    out
 }
